@@ -1,0 +1,1 @@
+export type { ModelInfo, Scorer, SequenceRequest, SequenceScore, Span, SpanScore } from "./scorer.js";
