@@ -1,0 +1,239 @@
+import { describe, expect, it } from "vitest";
+import { type BatchItem, type BatchLimits, defaultLengthBucket, planBatches, planFillRatio } from "./batcher.js";
+
+/** mulberry32: a tiny seeded PRNG, so the property tests are random in shape but reproducible. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomInt(random: () => number, min: number, max: number): number {
+  return min + Math.floor(random() * (max - min + 1));
+}
+
+function randomItems(random: () => number): BatchItem[] {
+  const count = randomInt(random, 0, 200);
+  // A mix of short and long sequences, with repeated lengths so the tie-break is exercised.
+  const maxLength = random() < 0.5 ? 64 : 4096;
+  return Array.from({ length: count }, (_, index) => {
+    const length = randomInt(random, 0, maxLength);
+    return { index, length, scoredCount: randomInt(random, 0, Math.max(length - 1, 0)) };
+  });
+}
+
+function randomLimits(random: () => number): BatchLimits {
+  return {
+    maxBatchTokens: randomInt(random, 16, 16_384),
+    maxBatchSize: randomInt(random, 1, 80),
+    maxScoredTokens: random() < 0.2 ? Infinity : randomInt(random, 1, 8192),
+  };
+}
+
+const LIMITS: BatchLimits = { maxBatchTokens: 8192, maxBatchSize: 64, maxScoredTokens: 4096 };
+
+describe("defaultLengthBucket", () => {
+  it("rounds up to multiples of 16 up to 128, then to eighths of the enclosing power of two", () => {
+    const cases: [number, number][] = [
+      [0, 16], [1, 16], [16, 16], [17, 32], [100, 112], [128, 128],
+      [129, 144], [256, 256], [257, 288], [512, 512], [513, 576], [1000, 1024],
+      [2049, 2304], [4095, 4096], [4096, 4096], [4097, 4608],
+    ];
+    for (const [length, padded] of cases) expect(defaultLengthBucket(length), `length ${length}`).toBe(padded);
+  });
+
+  // Checked over every length; failures are collected so the loops stay fast.
+  it("never pads below the length and never decreases as the length grows", () => {
+    const failures: number[] = [];
+    let previous = 0;
+    for (let length = 0; length <= 70_000; length++) {
+      const padded = defaultLengthBucket(length);
+      if (padded < length || padded < previous) failures.push(length);
+      previous = padded;
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("wastes at most 15 tokens up to 128 and under one eighth of the length above", () => {
+    const failures: number[] = [];
+    let worstPaddedShare = 0;
+    for (let length = 1; length <= 70_000; length++) {
+      const waste = defaultLengthBucket(length) - length;
+      if (length <= 128 ? waste > 15 : waste >= length / 8) failures.push(length);
+      if (length > 128) worstPaddedShare = Math.max(worstPaddedShare, waste / (length + waste));
+    }
+    expect(failures).toEqual([]);
+    expect(worstPaddedShare).toBeLessThanOrEqual(1 / 9);
+    // The bound is tight: just past a power of two the waste is close to a ninth of the padded row.
+    expect(worstPaddedShare).toBeGreaterThan(0.11);
+  });
+
+  it("maps lengths 1..4096 to 48 shapes, 8 more per doubling", () => {
+    const shapes = (maxLength: number) =>
+      new Set(Array.from({ length: maxLength }, (_, k) => defaultLengthBucket(k + 1))).size;
+    expect(shapes(4096)).toBe(48);
+    expect(shapes(8192)).toBe(56);
+  });
+
+  it("rejects negative and fractional lengths", () => {
+    expect(() => defaultLengthBucket(-1)).toThrow(/non-negative integer/);
+    expect(() => defaultLengthBucket(2.5)).toThrow(/non-negative integer/);
+  });
+});
+
+describe("planBatches", () => {
+  it("respects every limit, places every item exactly once, longest first, over random inputs", () => {
+    const random = seededRandom(20240611);
+    for (let trial = 0; trial < 500; trial++) {
+      const items = randomItems(random);
+      const limits = randomLimits(random);
+      const batches = planBatches(items, limits);
+      const context = `trial ${trial}`;
+
+      const planned = batches.flatMap((batch) => batch.items);
+      expect(planned.map((item) => item.index).sort((a, b) => a - b), context).toEqual(items.map((item) => item.index));
+      const expectedOrder = [...items].sort((a, b) => b.length - a.length || a.index - b.index);
+      expect(planned, context).toEqual(expectedOrder);
+
+      for (const batch of batches) {
+        expect(batch.items.length, context).toBeGreaterThan(0);
+        expect(batch.paddedLength, context).toBe(Math.max(...batch.items.map((item) => defaultLengthBucket(item.length))));
+        // A batch of one may exceed a limit (it is never dropped); any larger batch may not.
+        if (batch.items.length > 1) {
+          expect(batch.items.length, context).toBeLessThanOrEqual(limits.maxBatchSize);
+          expect(batch.items.length * batch.paddedLength, context).toBeLessThanOrEqual(limits.maxBatchTokens);
+          const scored = batch.items.reduce((total, item) => total + item.scoredCount, 0);
+          expect(scored, context).toBeLessThanOrEqual(limits.maxScoredTokens);
+        }
+      }
+    }
+  });
+
+  it("packs greedily: the first item of each batch would not have fitted in the one before", () => {
+    const random = seededRandom(7);
+    for (let trial = 0; trial < 300; trial++) {
+      const limits = randomLimits(random);
+      const batches = planBatches(randomItems(random), limits);
+      for (let b = 1; b < batches.length; b++) {
+        const previous = batches[b - 1];
+        const next = batches[b].items[0];
+        const rows = previous.items.length + 1;
+        const padded = Math.max(previous.paddedLength, defaultLengthBucket(next.length));
+        const scored = previous.items.reduce((total, item) => total + item.scoredCount, next.scoredCount);
+        const fits = rows <= limits.maxBatchSize && rows * padded <= limits.maxBatchTokens && scored <= limits.maxScoredTokens;
+        expect(fits, `trial ${trial}, batch ${b}`).toBe(false);
+      }
+    }
+  });
+
+  it("puts the longest items first and breaks length ties by ascending index", () => {
+    const items: BatchItem[] = [
+      { index: 0, length: 10, scoredCount: 9 },
+      { index: 1, length: 300, scoredCount: 299 },
+      { index: 2, length: 10, scoredCount: 9 },
+      { index: 3, length: 50, scoredCount: 49 },
+      { index: 4, length: 300, scoredCount: 299 },
+    ];
+    const batches = planBatches(items, { ...LIMITS, maxBatchSize: 2 });
+    expect(batches.map((batch) => batch.items.map((item) => item.index))).toEqual([[1, 4], [3, 0], [2]]);
+    expect(batches.map((batch) => batch.paddedLength)).toEqual([320, 64, 16]);
+  });
+
+  it("gives the same plan whatever the input order", () => {
+    const random = seededRandom(99);
+    const items = randomItems(random);
+    const shuffled = [...items];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = randomInt(random, 0, i);
+      [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+    }
+    expect(planBatches(shuffled, LIMITS)).toEqual(planBatches(items, LIMITS));
+  });
+
+  it("gives an item over the token budget a batch of its own", () => {
+    const items: BatchItem[] = [
+      { index: 0, length: 100, scoredCount: 10 },
+      { index: 1, length: 20_000, scoredCount: 10 },
+      { index: 2, length: 100, scoredCount: 10 },
+    ];
+    const batches = planBatches(items, LIMITS);
+    expect(batches.map((batch) => batch.items.map((item) => item.index))).toEqual([[1], [0, 2]]);
+    expect(batches[0].paddedLength).toBe(defaultLengthBucket(20_000));
+  });
+
+  it("gives an item over the scored-token limit a batch of its own, and keeps packing after it", () => {
+    const items: BatchItem[] = [
+      { index: 0, length: 400, scoredCount: 150 },
+      { index: 1, length: 500, scoredCount: 499 },
+      { index: 2, length: 450, scoredCount: 100 },
+      { index: 3, length: 300, scoredCount: 100 },
+    ];
+    const batches = planBatches(items, { ...LIMITS, maxScoredTokens: 250 });
+    expect(batches.map((batch) => batch.items.map((item) => item.index))).toEqual([[1], [2, 0], [3]]);
+  });
+
+  it("plans one row per batch when maxBatchSize is 1", () => {
+    const items = Array.from({ length: 5 }, (_, index) => ({ index, length: 8, scoredCount: 7 }));
+    expect(planBatches(items, { ...LIMITS, maxBatchSize: 1 })).toHaveLength(5);
+  });
+
+  it("returns no batches for no items", () => {
+    expect(planBatches([], LIMITS)).toEqual([]);
+  });
+
+  it("uses a custom lengthBucket and rejects one that pads below the length", () => {
+    const items: BatchItem[] = [
+      { index: 0, length: 37, scoredCount: 1 },
+      { index: 1, length: 5, scoredCount: 1 },
+    ];
+    expect(planBatches(items, { ...LIMITS, lengthBucket: (length) => length })).toEqual([
+      { items: [items[0], items[1]], paddedLength: 37 },
+    ]);
+    expect(() => planBatches(items, { ...LIMITS, lengthBucket: (length) => length - 1 })).toThrow(
+      /lengthBucket\(37\) returned 36/,
+    );
+  });
+
+  it("rejects limits that are not positive integers, and accepts Infinity", () => {
+    const items: BatchItem[] = [{ index: 0, length: 4, scoredCount: 3 }];
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => planBatches(items, { ...LIMITS, maxBatchTokens: bad })).toThrow(/maxBatchTokens must be a positive integer/);
+      expect(() => planBatches(items, { ...LIMITS, maxBatchSize: bad })).toThrow(/maxBatchSize/);
+      expect(() => planBatches(items, { ...LIMITS, maxScoredTokens: bad })).toThrow(/maxScoredTokens/);
+    }
+    expect(planBatches(items, { maxBatchTokens: Infinity, maxBatchSize: Infinity, maxScoredTokens: Infinity })).toHaveLength(1);
+  });
+
+  it("rejects items with negative or fractional lengths and scored counts", () => {
+    expect(() => planBatches([{ index: 3, length: -2, scoredCount: 0 }], LIMITS)).toThrow(/item 3: length/);
+    expect(() => planBatches([{ index: 4, length: 8, scoredCount: 0.5 }], LIMITS)).toThrow(/item 4: scoredCount/);
+  });
+});
+
+describe("planFillRatio", () => {
+  it("is real tokens over padded tokens across the plan", () => {
+    const batches = [
+      { items: [{ index: 0, length: 16, scoredCount: 0 }, { index: 1, length: 8, scoredCount: 0 }], paddedLength: 16 },
+      { items: [{ index: 2, length: 4, scoredCount: 0 }], paddedLength: 16 },
+    ];
+    expect(planFillRatio(batches)).toBe(28 / 48);
+  });
+
+  it("is 1 for an empty plan rather than NaN", () => {
+    expect(planFillRatio([])).toBe(1);
+  });
+
+  it("stays above 7/8 for many random sequences longer than 128 tokens", () => {
+    const random = seededRandom(5);
+    const items = Array.from({ length: 2000 }, (_, index) => {
+      const length = randomInt(random, 129, 4096);
+      return { index, length, scoredCount: length - 1 };
+    });
+    expect(planFillRatio(planBatches(items, { ...LIMITS, maxScoredTokens: Infinity }))).toBeGreaterThan(7 / 8);
+  });
+});
