@@ -14,3 +14,12 @@ export type { FixtureTokenizer, FixtureTokenizerOptions } from "./fixture/tokeni
 export { referenceLogSoftmax, referenceTokenLogprobs } from "./fixture/reference-forward.js";
 export type { ReferenceOptions } from "./fixture/reference-forward.js";
 export { readLlamaModel } from "./fixture/fixture-model-reader.js";
+export { createEngine } from "./engine.js";
+export type { Engine, EngineInfo, EngineOptions, EngineStats } from "./engine.js";
+export { EngineError, isRetryable } from "./engine-error.js";
+export type { EngineErrorCode } from "./engine-error.js";
+export type { Ticket } from "./scheduler.js";
+export { CUDA_INSTALL_HINT, DEVICES } from "./devices.js";
+export type { Device } from "./devices.js";
+export type { LossHeadKind } from "./loss-head.js";
+export { defaultModelCacheDir } from "./model-directory.js";

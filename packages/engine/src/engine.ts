@@ -1,0 +1,229 @@
+import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
+import type { ModelInfo, Scorer, SequenceRequest, SequenceScore } from "@sftscore/metrics";
+import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, defaultLengthBucket } from "./batcher.js";
+import { executionProviders, type Device } from "./devices.js";
+import { EngineError, type EngineErrorCode } from "./engine-error.js";
+import type { LossHeadKind } from "./loss-head.js";
+import { defaultModelCacheDir, openModelDirectory } from "./model-directory.js";
+import { extendedModelSessionInput, loadExtendedModel } from "./onnx-model-file.js";
+import { validateRequest } from "./request-validation.js";
+import { createResultChannel } from "./result-channel.js";
+import { createScheduler, type Ticket } from "./scheduler.js";
+import { SessionHost } from "./session-host.js";
+
+/** Options of {@link createEngine}. */
+export interface EngineOptions {
+  /** A Hugging Face-layout model directory (or an `.onnx` file inside one). */
+  readonly model: string;
+  /** Name reported as the model id; default: the directory's name. */
+  readonly modelId?: string;
+  /** Default `cpu`. */
+  readonly device?: Device;
+  /** ONNX Runtime intra-op threads per session; default: all cores. */
+  readonly threads?: number;
+  /** Sessions, each in its own worker thread with its own copy of the model; default 1. */
+  readonly workers?: number;
+  /** Batch budget: rows × padded length; default 8192 tokens. */
+  readonly maxBatchTokens?: number;
+  /** Rows per batch; default 64. */
+  readonly maxBatchSize?: number;
+  /**
+   * Scored positions per run. The `[scored, vocab]` float32 log-softmax (and the logits before it)
+   * are the memory peak, so the default keeps them near 2 GB: ⌊2 GiB / (vocab × 4 B × 2)⌋,
+   * capped at maxBatchTokens.
+   */
+  readonly maxScoredTokens?: number;
+  /** Tokens that may wait in the queue before callers wait (back-pressure); default 4 × maxBatchTokens. */
+  readonly maxQueuedTokens?: number;
+  /** Where loss-head-extended models are cached; default `~/.cache/sftscore/extended-models` (`$SFTSCORE_CACHE`). */
+  readonly cacheDir?: string;
+  /** Always use the full-logits loss head (benchmarks and tests). */
+  readonly forceFullLogits?: boolean;
+}
+
+/** {@link ModelInfo} plus what only an engine knows: its loss head and limits. */
+export interface EngineInfo extends ModelInfo {
+  readonly lossHead: LossHeadKind;
+  /** Why the full-logits head is used, when it is. */
+  readonly lossHeadReason?: string;
+  readonly maxBatchTokens: number;
+  readonly maxScoredTokens: number;
+  readonly threads: number;
+  readonly workers: number;
+}
+
+/** Running totals, for metrics endpoints and benchmarks. */
+export interface EngineStats {
+  readonly sequences: number;
+  readonly batches: number;
+  /** Real (unpadded) tokens run through the model. */
+  readonly realTokens: number;
+  /** Tokens including padding (rows × padded length). */
+  readonly paddedTokens: number;
+  readonly scoredTokens: number;
+  /** Time inside `session.run`, summed over workers. */
+  readonly runSeconds: number;
+  readonly errors: Readonly<Partial<Record<EngineErrorCode, number>>>;
+  readonly queueDepth: number;
+  readonly queuedTokens: number;
+  /** Distinct `[batch, padded length]` shapes run (ONNX Runtime re-plans memory for each new one). */
+  readonly shapes: number;
+}
+
+/** The in-process scoring engine: a {@link Scorer} over ONNX Runtime sessions in worker threads. */
+export interface Engine extends Scorer {
+  info(): Promise<EngineInfo>;
+  /**
+   * Validates and queues one sequence (waiting while the queue is full). The ticket's result
+   * settles when it is scored.
+   *
+   * @throws EngineError `invalid-argument` for a bad request, `unavailable` after close.
+   */
+  submit(request: SequenceRequest, signal?: AbortSignal): Promise<Ticket>;
+  stats(): EngineStats;
+  /** Finishes queued and running work, then releases the sessions. */
+  close(): Promise<void>;
+}
+
+/** Bytes the `[scored, vocab]` loss-head tensors may take per run. */
+const LOSS_HEAD_BUDGET_BYTES = 2 * 1024 ** 3;
+
+/**
+ * Loads a model and starts its session workers.
+ *
+ * @throws EngineError `not-found`/`invalid-argument` for a directory that is not a causal LM,
+ *   `failed-precondition` when CUDA is asked for but not installed, `model-failed` when ONNX
+ *   Runtime cannot load the graph.
+ * @example
+ * const engine = await createEngine({ model: "models/tiny", threads: 2 });
+ * for await (const score of engine.score(requests)) console.log(score.id, score.spans[0].sumLogprob);
+ * await engine.close();
+ */
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const device = options.device ?? "cpu";
+  const providers = executionProviders(device);
+  const directory = await openModelDirectory(options.model, options.modelId === undefined ? {} : { modelId: options.modelId });
+  const extended = await loadExtendedModel(directory.modelPath, options.cacheDir ?? defaultModelCacheDir(), { forceFullLogits: options.forceFullLogits === true });
+  const sessionInput = await extendedModelSessionInput(extended);
+
+  const threads = options.threads ?? availableParallelism();
+  const workers = options.workers ?? 1;
+  const maxBatchTokens = options.maxBatchTokens ?? Math.max(DEFAULT_MAX_BATCH_TOKENS, directory.maxLength);
+  const maxScoredTokens = options.maxScoredTokens ?? Math.max(64, Math.min(maxBatchTokens, Math.floor(LOSS_HEAD_BUDGET_BYTES / (directory.vocabSize * 4 * 2))));
+  const hosts: SessionHost[] = [];
+  try {
+    for (let i = 0; i < workers; i++) {
+      hosts.push(
+        await SessionHost.start({
+          model: sessionInput.model,
+          extra: sessionInput.extra,
+          executionProviders: providers,
+          threads,
+          ...(directory.kvHeads === undefined ? {} : { kvHeads: directory.kvHeads }),
+          ...(directory.headDim === undefined ? {} : { headDim: directory.headDim }),
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(hosts.map((h) => h.close()));
+    throw error;
+  }
+
+  const totals = { sequences: 0, batches: 0, realTokens: 0, paddedTokens: 0, scoredTokens: 0, runSeconds: 0 };
+  const errors: Partial<Record<EngineErrorCode, number>> = {};
+  const shapes = new Set<string>();
+  const countError = (error: EngineError) => (errors[error.code] = (errors[error.code] ?? 0) + 1);
+  const scheduler = createScheduler({
+    hosts,
+    limits: { maxBatchTokens, maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE, maxScoredTokens, lengthBucket: (n) => Math.min(defaultLengthBucket(n), directory.maxLength) },
+    maxQueuedTokens: options.maxQueuedTokens ?? 4 * maxBatchTokens,
+    observer: {
+      onBatch(batch) {
+        totals.batches++;
+        totals.sequences += batch.rows;
+        totals.realTokens += batch.realTokens;
+        totals.paddedTokens += batch.paddedTokens;
+        totals.scoredTokens += batch.scoredTokens;
+        totals.runSeconds += batch.seconds;
+        shapes.add(`${batch.rows}x${batch.paddedTokens / batch.rows}`);
+      },
+      onError: countError,
+    },
+  });
+
+  const info: EngineInfo = {
+    modelId: directory.modelId,
+    contentHash: extended.sourceHash,
+    vocabSize: directory.vocabSize,
+    maxLength: directory.maxLength,
+    dtype: extended.dtype,
+    device,
+    tokenizerJson: directory.tokenizerJson,
+    tokenizerHash: createHash("sha256").update(directory.tokenizerJson).digest("hex"),
+    tokenizerConfigJson: directory.tokenizerConfigJson,
+    lossHead: extended.lossHead,
+    ...(extended.reason === undefined ? {} : { lossHeadReason: extended.reason }),
+    maxBatchTokens,
+    maxScoredTokens,
+    threads,
+    workers,
+  };
+  let closing: Promise<void> | undefined;
+
+  const submit = async (request: SequenceRequest, signal?: AbortSignal): Promise<Ticket> => {
+    if (closing) throw new EngineError("unavailable", "the engine is shutting down", { sequenceId: request.id });
+    try {
+      validateRequest(request, { vocabSize: directory.vocabSize, maxTokens: directory.maxLength });
+    } catch (error) {
+      const failure = EngineError.from(error);
+      countError(failure);
+      throw failure;
+    }
+    return scheduler.submit(request, signal);
+  };
+
+  return {
+    info: () => Promise.resolve(info),
+    submit,
+    score(requests: AsyncIterable<SequenceRequest> | Iterable<SequenceRequest>, scoreOptions: { signal?: AbortSignal } = {}): AsyncIterable<SequenceScore> {
+      const channel = createResultChannel<SequenceScore>();
+      const signal = scoreOptions.signal;
+      // Count outstanding results instead of holding their promises: a stream may carry millions.
+      let outstanding = 0;
+      let inputDone = false;
+      const settle = () => {
+        if (inputDone && outstanding === 0) channel.end();
+      };
+      void (async () => {
+        try {
+          for await (const request of requests) {
+            const ticket = await submit(request, signal);
+            outstanding++;
+            ticket.result.then(
+              (score) => {
+                channel.push(score);
+                outstanding--;
+                settle();
+              },
+              (error: unknown) => channel.fail(EngineError.from(error)),
+            );
+          }
+          inputDone = true;
+          settle();
+        } catch (error) {
+          channel.fail(EngineError.from(error));
+        }
+      })();
+      return channel;
+    },
+    stats: () => ({ ...totals, errors: { ...errors }, queueDepth: scheduler.queueDepth, queuedTokens: scheduler.queuedTokens, shapes: shapes.size }),
+    close() {
+      closing ??= (async () => {
+        await scheduler.idle();
+        await Promise.all(hosts.map((h) => h.close()));
+      })();
+      return closing;
+    },
+  };
+}
