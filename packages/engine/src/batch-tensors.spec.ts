@@ -2,22 +2,7 @@ import type { SequenceRequest } from "@sftscore/metrics";
 import { describe, expect, it } from "vitest";
 import { buildBatchFeeds, scoredPositions } from "./batch-tensors.js";
 import { type PlannedBatch, planBatches } from "./batcher.js";
-
-/** mulberry32: a tiny seeded PRNG, so the property tests are random in shape but reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomInt(random: () => number, min: number, max: number): number {
-  return min + Math.floor(random() * (max - min + 1));
-}
+import { randomInt, seededRandom } from "./test-support/seeded-random.js";
 
 function randomRequest(random: () => number, id: string): SequenceRequest {
   const length = randomInt(random, 0, 300);

@@ -3,22 +3,7 @@ import { describe, expect, it } from "vitest";
 import { type BatchFeeds, buildBatchFeeds, scoredPositions } from "./batch-tensors.js";
 import { type BatchLimits, planBatches } from "./batcher.js";
 import { scoreBatch, scoreSequence, sumSpan } from "./span-sums.js";
-
-/** mulberry32: a tiny seeded PRNG, so the property tests are random in shape but reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomInt(random: () => number, min: number, max: number): number {
-  return min + Math.floor(random() * (max - min + 1));
-}
+import { randomInt, seededRandom } from "./test-support/seeded-random.js";
 
 function request(id: string, tokenIds: number[], spans: [number, number][], wantTokenLogprobs = false): SequenceRequest {
   return { id, tokenIds: Uint32Array.from(tokenIds), spans: spans.map(([start, end]) => ({ start, end })), wantTokenLogprobs };
