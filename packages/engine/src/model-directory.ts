@@ -87,10 +87,14 @@ export async function openModelDirectory(source: string, options: { modelId?: st
   };
 }
 
-/** The default folder for loss-head-extended models: `$SFTSCORE_CACHE` or `~/.cache/sftscore`, plus `extended-models`. */
+/** sftscore's cache folder: `$SFTSCORE_CACHE`, else `$XDG_CACHE_HOME/sftscore` or `~/.cache/sftscore`. */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SFTSCORE_CACHE ?? path.join(env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache"), "sftscore");
+}
+
+/** The default folder for loss-head-extended models: `extended-models` in {@link cacheRoot}. */
 export function defaultModelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const root = env.SFTSCORE_CACHE ?? path.join(env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache"), "sftscore");
-  return path.join(root, "extended-models");
+  return path.join(cacheRoot(env), "extended-models");
 }
 
 /**
