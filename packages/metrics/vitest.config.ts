@@ -3,7 +3,6 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["src/**/*.spec.ts"],
-    passWithNoTests: true,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ["default", ["json", { outputFile: "../../reports/tests/metrics.json" }]],

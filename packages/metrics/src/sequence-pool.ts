@@ -1,0 +1,74 @@
+import { createHash } from "node:crypto";
+import type { Span } from "./scorer.js";
+
+/** A token sequence the plan sends to the scorer once, with every span any metric needs from it. */
+export interface PlannedSequence {
+  /** Identity of the token ids (SHA-256, base64url): equal keys mean equal sequences. */
+  readonly key: string;
+  readonly tokenIds: Uint32Array;
+  /** Distinct spans, in the order they were first asked for. */
+  readonly spans: readonly Span[];
+}
+
+/** Where one requested span ended up: sequence `sequence` of the pool, its span number `span`. */
+export interface SpanRef {
+  readonly sequence: number;
+  readonly span: number;
+}
+
+/**
+ * Deduplicates sequences by their token ids and merges their spans: asking twice for the same ids
+ * (repeated instructions, duplicated rows, a partner's zero-shot sequence that is also its response
+ * sequence) yields one sequence; asking twice for the same span of it yields one span.
+ */
+export interface SequencePool {
+  /** Registers `span` of the sequence `tokenIds` and says where its score will be. */
+  add(tokenIds: Uint32Array, span: Span): SpanRef;
+  readonly sequences: readonly PlannedSequence[];
+}
+
+/** Creates an empty {@link SequencePool}. */
+export function createSequencePool(): SequencePool {
+  const sequences: { key: string; tokenIds: Uint32Array; spans: Span[] }[] = [];
+  const byKey = new Map<string, number>();
+  // Encodings come from the tokenizer's cache, so the same array is added many times (a partner's
+  // response sequence, repeated prompts): hash each array once.
+  const keys = new WeakMap<Uint32Array, string>();
+  return {
+    add(tokenIds, span) {
+      let key = keys.get(tokenIds);
+      if (key === undefined) {
+        key = sequenceKeyOf(tokenIds);
+        keys.set(tokenIds, key);
+      }
+      let sequence = byKey.get(key);
+      if (sequence === undefined) {
+        sequence = sequences.length;
+        sequences.push({ key, tokenIds, spans: [] });
+        byKey.set(key, sequence);
+      }
+      const spans = sequences[sequence].spans;
+      let spanIndex = spans.findIndex((s) => s.start === span.start && s.end === span.end);
+      if (spanIndex < 0) {
+        spanIndex = spans.length;
+        spans.push({ start: span.start, end: span.end });
+      }
+      return { sequence, span: spanIndex };
+    },
+    sequences,
+  };
+}
+
+/**
+ * A key for token ids: SHA-256 of their little-endian uint32 bytes, so keys stay 43 characters
+ * however long the sequence (memory for dedup and the score cache does not grow with length).
+ */
+export function sequenceKeyOf(tokenIds: Uint32Array): string {
+  const bytes = new Uint8Array(tokenIds.buffer, tokenIds.byteOffset, tokenIds.byteLength);
+  return createHash("sha256").update(bytes).digest("base64url");
+}
+
+/** Key of one span of one sequence, for the score cache. */
+export function spanKeyOf(sequenceKey: string, span: Span): string {
+  return `${sequenceKey}:${span.start}:${span.end}`;
+}
