@@ -24,7 +24,7 @@ export default tseslint.config(
             { sourceTag: "scope:engine", onlyDependOnLibsWithTags: ["scope:proto", "scope:metrics"] },
             { sourceTag: "scope:client", onlyDependOnLibsWithTags: ["scope:proto", "scope:metrics"] },
             { sourceTag: "scope:cli", onlyDependOnLibsWithTags: ["scope:engine", "scope:metrics", "scope:client"] },
-            { sourceTag: "scope:e2e", onlyDependOnLibsWithTags: ["scope:engine", "scope:metrics", "scope:client", "scope:cli"] },
+            { sourceTag: "scope:e2e", onlyDependOnLibsWithTags: ["scope:proto", "scope:engine", "scope:metrics", "scope:client", "scope:cli"] },
           ],
         },
       ],

@@ -1,6 +1,8 @@
 import yargs, { type Argv } from "yargs";
 import { modelsCommand } from "./commands/models/command.js";
-import { ExitCode, UsageError } from "./exit-codes.js";
+import { scoreCommand } from "./commands/score/command.js";
+import { serveCommand } from "./commands/serve/command.js";
+import { ExitCode, exitCodeOf, UsageError } from "./exit-codes.js";
 
 /**
  * Runs the `sftscore` command line with `argv` (without the node and script paths) and resolves to
@@ -19,6 +21,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const parser: Argv = yargs([...argv])
     .scriptName("sftscore")
     .usage("$0 <command> [options]\n\nScore instruction-tuning data with a white-box language model.")
+    .command(scoreCommand)
+    .command(serveCommand)
     .command(modelsCommand)
     .option("verbose", { type: "boolean", default: false, describe: "Print stack traces on errors" })
     .demandCommand(1, "Choose a command.")
@@ -38,7 +42,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const code = (args as { exitCode?: unknown }).exitCode;
     if (typeof code === "number") exitCode = code;
   } catch (error: unknown) {
-    report(error, error instanceof UsageError ? ExitCode.usage : ExitCode.failure);
+    report(error, exitCodeOf(error));
   }
   return exitCode;
 }

@@ -37,9 +37,13 @@ async function fixture(options: Omit<FixtureModelOptions, "out" | "preset"> = {}
   return { dir, rows, model: await readLlamaModel(dir) };
 }
 
+async function* streamOf<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
 async function scoreAll(engine: Engine, requests: SequenceRequest[]): Promise<Map<string, SequenceScore>> {
   const results = new Map<string, SequenceScore>();
-  for await (const score of engine.score(requests)) results.set(score.id, score);
+  for await (const score of engine.score(streamOf(requests))) results.set(score.id, score);
   return results;
 }
 
@@ -222,6 +226,7 @@ describe("engine model loading", () => {
     const { buildLlamaGraph } = await import("./fixture/llama-graph.js");
     const { encodeModel } = await import("./fixture/onnx-graph.js");
     const model = buildLlamaGraph(setup.model.config, setup.model.weights, { positionIds: true, withPast: false, dtype: "float32" });
+    if (!model.graph) throw new Error("fixture model has no graph");
     model.graph.output = [];
     await writeFile(path.join(dir, "model.onnx"), encodeModel(model));
     await expect(createEngine({ model: dir, cacheDir: await tempDir() })).rejects.toThrow(/not a causal language model.*no logits output/);

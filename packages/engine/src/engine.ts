@@ -40,6 +40,13 @@ export interface EngineOptions {
   readonly cacheDir?: string;
   /** Always use the full-logits loss head (benchmarks and tests). */
   readonly forceFullLogits?: boolean;
+  /**
+   * Padded length, in tokens, of a batch whose longest row has `length` tokens: an integer ≥ `length`
+   * that never decreases as `length` grows; capped at the model's maximum length. Default
+   * `defaultLengthBucket` (a coarse grid, so ONNX Runtime sees few distinct shapes). Benchmarks pass
+   * `(n) => n` to measure what bucketing buys.
+   */
+  readonly lengthBucket?: (length: number) => number;
 }
 
 /** {@link ModelInfo} plus what only an engine knows: its loss head and limits. */
@@ -134,9 +141,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const errors: Partial<Record<EngineErrorCode, number>> = {};
   const shapes = new Set<string>();
   const countError = (error: EngineError) => (errors[error.code] = (errors[error.code] ?? 0) + 1);
+  const lengthBucket = options.lengthBucket ?? defaultLengthBucket;
   const scheduler = createScheduler({
     hosts,
-    limits: { maxBatchTokens, maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE, maxScoredTokens, lengthBucket: (n) => Math.min(defaultLengthBucket(n), directory.maxLength) },
+    limits: { maxBatchTokens, maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE, maxScoredTokens, lengthBucket: (n) => Math.min(lengthBucket(n), directory.maxLength) },
     maxQueuedTokens: options.maxQueuedTokens ?? 4 * maxBatchTokens,
     observer: {
       onBatch(batch) {

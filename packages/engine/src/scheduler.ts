@@ -48,7 +48,6 @@ interface Queued {
   readonly signal?: AbortSignal;
   readonly resolve: (score: SequenceScore) => void;
   readonly reject: (error: EngineError) => void;
-  readonly onAbort: () => void;
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
@@ -59,6 +58,37 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const idleWaiters: (() => void)[] = [];
 
   let pumpScheduled = false;
+  // One abort listener per signal, not per sequence: a stream's signal covers thousands of them.
+  const watched = new Map<AbortSignal, { items: Set<Queued>; onAbort: () => void }>();
+
+  function watch(item: Queued, signal: AbortSignal): void {
+    let group = watched.get(signal);
+    if (!group) {
+      const items = new Set<Queued>();
+      const onAbort = () => {
+        for (const queued of [...items]) {
+          remove(queued);
+          queued.reject(new EngineError("cancelled", `sequence "${queued.request.id}" was cancelled before it was scored`, { sequenceId: queued.request.id }));
+        }
+        notify();
+      };
+      group = { items, onAbort };
+      watched.set(signal, group);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    group.items.add(item);
+  }
+
+  function unwatch(item: Queued): void {
+    const signal = item.signal;
+    const group = signal && watched.get(signal);
+    if (!signal || !group) return;
+    group.items.delete(item);
+    if (group.items.size === 0) {
+      signal.removeEventListener("abort", group.onAbort);
+      watched.delete(signal);
+    }
+  }
   const hasRoom = (tokens: number) => queue.length === 0 || queuedTokens + tokens <= options.maxQueuedTokens;
 
   function remove(item: Queued): boolean {
@@ -66,7 +96,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (at < 0) return false;
     queue.splice(at, 1);
     queuedTokens -= item.request.tokenIds.length;
-    item.signal?.removeEventListener("abort", item.onAbort);
+    if (item.signal) unwatch(item);
     return true;
   }
 
@@ -138,22 +168,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (signal?.aborted) throw new EngineError("cancelled", `sequence "${request.id}" was cancelled before it was queued`, { sequenceId: request.id });
       let settle!: Pick<Queued, "resolve" | "reject">;
       const result = new Promise<SequenceScore>((resolve, reject) => (settle = { resolve, reject }));
-      const item: Queued = {
-        request,
-        positions,
-        ...(signal === undefined ? {} : { signal }),
-        ...settle,
-        onAbort: () => {
-          if (remove(item)) {
-            item.reject(new EngineError("cancelled", `sequence "${request.id}" was cancelled before it was scored`, { sequenceId: request.id }));
-            notify();
-          }
-        },
-      };
+      const item: Queued = { request, positions, ...(signal === undefined ? {} : { signal }), ...settle };
       // Handled here so a cancelled ticket nobody awaits is not an unhandled rejection; the caller's
       // own await still sees the rejection.
       result.catch(() => undefined);
-      signal?.addEventListener("abort", item.onAbort, { once: true });
+      if (signal) watch(item, signal);
       queue.push(item);
       queuedTokens += tokens;
       if (!pumpScheduled) {

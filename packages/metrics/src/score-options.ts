@@ -43,6 +43,11 @@ export interface ScoreOptions {
    * Needed with `taskIndex`; an array input provides its own.
    */
   readonly sampleAt?: (index: number) => Sample | Promise<Sample>;
+  /**
+   * Input index of the first sample of `samples`, default 0: a resumed run passes the samples after
+   * the rows already written, and their rows keep their indices (and so their partner draws).
+   */
+  readonly firstIndex?: number;
   /** Truncation length in tokens; default and maximum: the model's `maxLength`. */
   readonly maxLength?: number;
   /** Samples per window; default 2048. Memory grows linearly with it. */

@@ -50,7 +50,7 @@ export async function* scoreSamples(
   const inFlight: Promise<MetricRow[]>[] = [];
   let windowNumber = 0;
   try {
-    for await (const window of windowsOf(samples, settings.windowSize)) {
+    for await (const window of windowsOf(samples, settings.windowSize, options.firstIndex ?? 0)) {
       if (options.signal?.aborted) throw new MetricsError("cancelled", "scoring was cancelled");
       const rows = runWindow(window, windowNumber++, scorer, settings, partnersOf, cache, controller.signal);
       // Awaited in order below; this only stops a later window's failure counting as unhandled meanwhile.
@@ -76,9 +76,10 @@ interface Window {
   readonly rows: readonly { readonly index: number; readonly sample: Sample }[];
 }
 
-async function* windowsOf(samples: AsyncIterable<Sample> | Iterable<Sample>, size: number): AsyncGenerator<Window> {
+async function* windowsOf(samples: AsyncIterable<Sample> | Iterable<Sample>, size: number, firstIndex: number): AsyncGenerator<Window> {
+  if (!Number.isSafeInteger(firstIndex) || firstIndex < 0) throw new MetricsError("invalid-argument", `firstIndex must be a non-negative integer, got ${firstIndex}`);
   let rows: { index: number; sample: Sample }[] = [];
-  let index = 0;
+  let index = firstIndex;
   for await (const sample of samples) {
     assertSample(sample, `sample ${index}`);
     rows.push({ index: index++, sample });
@@ -116,7 +117,8 @@ function partnerSource(samples: AsyncIterable<Sample> | Iterable<Sample>, option
     const partners: Partner[] = anchors.map((sample, label) => ({ label, sample }));
     return async (window) => window.rows.map((row) => ({ ...row, partners }));
   }
-  const array = Array.isArray(samples) ? (samples as readonly Sample[]) : undefined;
+  // An array that starts mid-input (firstIndex > 0) cannot stand in for the whole input's tasks.
+  const array = Array.isArray(samples) && !options.firstIndex ? (samples as readonly Sample[]) : undefined;
   const taskIndex = options.taskIndex ?? (array === undefined ? undefined : taskIndexOfSamples(array));
   const sampleAt = options.sampleAt ?? (array === undefined ? undefined : (index: number): Sample => array[index]);
   if (taskIndex === undefined || sampleAt === undefined) {

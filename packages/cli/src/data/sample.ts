@@ -1,18 +1,6 @@
-/**
- * One supervised fine-tuning sample: an (instruction, input, output) triplet in the Alpaca layout.
- * `input` is `""` when the sample has none.
- *
- * Same shape as `Sample` of `@sftscore/metrics`; kept here until the CLI imports that one.
- */
-export interface Sample {
-  readonly instruction: string;
-  readonly input: string;
-  readonly output: string;
-  /** The dataset's own id (numbers are stringified); `<id>#<message>` for conversation turns. */
-  readonly id?: string;
-  /** Task label from the task field, when one is mapped. */
-  readonly task?: string;
-}
+import type { Sample } from "@sftscore/metrics";
+
+export type { Sample };
 
 /**
  * Which record fields hold the sample's parts (the `--*-field` options). Defaults: `instruction`,

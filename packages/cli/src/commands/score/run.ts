@@ -1,0 +1,126 @@
+import { createEngine, type Engine } from "@sftscore/engine";
+import {
+  METRIC_NAMES,
+  loadTemplateSetFile,
+  scoreSamples,
+  taskIndexOfSamples,
+  type MetricName,
+  type Sample,
+  type ScoreOptions,
+} from "@sftscore/metrics";
+import { readSamples } from "../../data/read-samples.js";
+import { openRowWriter, type RowWriter } from "../../data/write-rows.js";
+import { DEMO_MODEL, DEMO_MODEL_NOTICE, ensureDemoModel } from "../../demo-model.js";
+import { ExitCode, UsageError } from "../../exit-codes.js";
+import { createProgress, formatDuration } from "../../progress.js";
+import { createRunSummary } from "../../run-summary.js";
+import type { ScoreCommandOptions } from "./command.js";
+
+export async function run(options: ScoreCommandOptions): Promise<number> {
+  const metrics = parseMetrics(options.metrics);
+  // Opened first so that an unwritable path fails before any work, and --resume knows what is done.
+  const writer = await openRowWriter(options.out, { resume: options.resume === true, overwrite: options.overwrite === true });
+  let engine: Engine | undefined;
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const started = performance.now();
+  try {
+    // A first pass validates the whole file (bad rows fail before any scoring) and gives the total
+    // and the task membership one-shot partners are drawn from.
+    const samples = await readAll(options);
+    if (writer.existingRows > samples.length) {
+      throw new UsageError(`${options.out} already has ${writer.existingRows} rows but ${options.data} has only ${samples.length} samples: it is not this input's output`);
+    }
+    const anchors = options.anchors === undefined ? undefined : await readAll({ ...options, data: options.anchors });
+    const modelDir = options.model === DEMO_MODEL ? await ensureDemoModel() : options.model;
+    if (options.model === DEMO_MODEL) process.stderr.write(`${DEMO_MODEL_NOTICE}\n`);
+    engine = await createEngine({
+      model: modelDir,
+      device: options.device,
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
+    });
+    const scorer = engine;
+    const skip = writer.existingRows;
+    if (skip > 0) process.stderr.write(`resuming: ${skip} rows already in ${options.out}, scoring the remaining ${samples.length - skip}\n`);
+
+    const scoreOptions: ScoreOptions = {
+      metrics,
+      templates: options.template === "alpaca" || options.template === "chat" ? options.template : await loadTemplateSetFile(options.template),
+      ifdVariant: options.ifdVariant,
+      rifdTemplate: options.rifdTemplate,
+      oneshotMode: options.oneshotMode,
+      oneshotPartners: options.oneshotK,
+      seed: options.seed,
+      firstIndex: skip,
+      taskIndex: taskIndexOfSamples(samples),
+      sampleAt: (index) => samples[index],
+      signal: interrupt.signal,
+      ...(anchors === undefined ? {} : { anchors }),
+      ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
+    };
+    const progress = createProgress({ total: samples.length, already: skip, tokens: () => scorer.stats().realTokens, stream: process.stderr });
+    const summary = createRunSummary();
+    let done = skip;
+    try {
+      for await (const row of scoreSamples(samples.slice(skip), scorer, scoreOptions)) {
+        await writer.write(row as unknown as Record<string, unknown>);
+        summary.add(row);
+        progress.update(++done);
+      }
+    } catch (error) {
+      progress.finish();
+      if (interrupt.signal.aborted) {
+        process.stderr.write(`interrupted: ${done} of ${samples.length} rows are in ${options.out}; rerun with --resume to finish\n`);
+        return ExitCode.failure;
+      }
+      throw error;
+    }
+    progress.finish();
+    const seconds = (performance.now() - started) / 1000;
+    const stats = scorer.stats();
+    process.stderr.write(
+      `done: ${summary.rows} rows scored (${done} in ${options.out}) in ${formatDuration(seconds)}; ` +
+        `${stats.realTokens.toLocaleString("en-US")} tokens through the model, ${Math.round(stats.realTokens / seconds).toLocaleString("en-US")} tokens/s, ` +
+        `batch fill ${(stats.paddedTokens > 0 ? stats.realTokens / stats.paddedTokens : 1).toFixed(2)}\n`,
+    );
+    const text = summary.format();
+    if (text !== "") process.stderr.write(`${text}\n`);
+    return ExitCode.ok;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await closeQuietly(writer);
+    await engine?.close();
+  }
+}
+
+async function readAll(options: Pick<ScoreCommandOptions, "data" | "instructionField" | "inputField" | "outputField" | "idField" | "taskField">): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for await (const sourced of readSamples(options.data, {
+    instructionField: options.instructionField,
+    inputField: options.inputField,
+    outputField: options.outputField,
+    idField: options.idField,
+    ...(options.taskField === undefined ? {} : { taskField: options.taskField }),
+  })) {
+    samples.push(sourced.sample);
+  }
+  return samples;
+}
+
+/** `all` or a comma-separated list of known metric names. */
+export function parseMetrics(list: string): MetricName[] {
+  if (list.trim() === "all") return [...METRIC_NAMES];
+  const names = list.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const unknown = names.filter((name) => !(METRIC_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new UsageError(`--metrics: unknown metric${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")}; known: ${METRIC_NAMES.join(", ")}, or all`);
+  if (names.length === 0) throw new UsageError("--metrics: name at least one metric, or all");
+  return names as MetricName[];
+}
+
+async function closeQuietly(writer: RowWriter): Promise<void> {
+  await writer.close().catch((error: unknown) => process.stderr.write(`warning: closing ${writer.path} failed: ${String(error)}\n`));
+}

@@ -1,0 +1,31 @@
+import type { Argv, CommandModule } from "yargs";
+import { DEVICES, type Device } from "@sftscore/engine";
+import { lazyHandler, type BuilderArgs, type BuiltOptions } from "../../lazy-handler.js";
+
+const builder = (y: Argv) =>
+  y
+    .option("model", { type: "string", demandOption: true, describe: "Model directory (Hugging Face layout: model.onnx, config.json, tokenizer.json)" })
+    .option("port", { type: "number", demandOption: true, describe: "gRPC port; 0 picks a free one (printed when listening)" })
+    .option("host", {
+      type: "string",
+      default: "127.0.0.1",
+      describe: "Address to bind. There is no TLS or auth token yet: bind anything but loopback only on a trusted network",
+    })
+    .option("device", { choices: DEVICES, default: "cpu" as Device, describe: "Execution device (cuda needs onnxruntime-node's CUDA binaries)" })
+    .option("threads", { type: "number", describe: "ONNX Runtime intra-op threads per worker (default: all cores)" })
+    .option("workers", { type: "number", default: 1, describe: "Session worker threads, each with its own copy of the model" })
+    .option("max-batch-tokens", { type: "number", describe: "Rows x padded length per model run (default: max(8192, model max length))" })
+    .option("max-scored-tokens", { type: "number", describe: "Scored positions per model run (default: keeps the loss head near 2 GB)" })
+    .option("metrics-port", { type: "number", describe: "Serve Prometheus metrics at http://HOST:PORT/metrics; 0 picks a free port" })
+    .option("cache-dir", { type: "string", describe: "Where loss-head-extended models are cached (default: ~/.cache/sftscore/extended-models)" })
+    .example("$0 serve --model ./models/tiny --port 50051", "serve the test model on 127.0.0.1:50051")
+    .example("$0 serve --model ./qwen --port 50051 --device cuda --metrics-port 9464", "a GPU engine with a Prometheus endpoint");
+
+export type ServeCommandOptions = BuiltOptions<typeof builder>;
+
+export const serveCommand: CommandModule<object, BuilderArgs<typeof builder>> = {
+  command: "serve",
+  describe: "Serve a model over gRPC (sftscore.v1.ScoringService) until SIGTERM or SIGINT",
+  builder,
+  handler: lazyHandler(async () => (await import("./run.js")).run),
+};
