@@ -31,7 +31,20 @@ export interface BatchLimits {
    * should cap the result at the model's maximum length.
    */
   lengthBucket?: (length: number) => number;
+  /**
+   * The fixed cost of one model run, in padded tokens: the planner splits rows of different lengths
+   * into separate runs when that saves more padding than this. Default
+   * {@link DEFAULT_BATCH_OVERHEAD_TOKENS}.
+   */
+  batchOverheadTokens?: number;
 }
+
+/**
+ * Default {@link BatchLimits.batchOverheadTokens}. A run's fixed cost on CPU (dispatch, thread
+ * wake-ups, per-shape planning) is worth a few milliseconds, on the order of a hundred tokens of
+ * compute for small models; splitting for less padding than that is not worth another run.
+ */
+export const DEFAULT_BATCH_OVERHEAD_TOKENS = 128;
 
 /** One sequence to place in a batch. */
 export interface BatchItem {
@@ -85,14 +98,16 @@ export function defaultLengthBucket(length: number): number {
 
 /**
  * Packs items into batches, longest first. Items are sorted by length, descending (stable by
- * `index`), so a batch that runs out of memory is the first one rather than one an hour into a job,
- * and rows of similar length share a batch, which keeps padding tight. Items are then added greedily
- * while `rows × paddedLength ≤ maxBatchTokens`, `rows ≤ maxBatchSize` and
- * `Σ scoredCount ≤ maxScoredTokens`. An item that alone exceeds a limit gets a batch of its own: it
- * is never dropped, and the caller decides whether the run fails.
+ * `index`), so a batch that runs out of memory is the first one rather than one an hour into a job.
+ * The sorted list is then cut into consecutive batches that minimise the padded tokens run plus
+ * {@link BatchLimits.batchOverheadTokens} per run (dynamic programming over the cut points), subject
+ * to `rows × paddedLength ≤ maxBatchTokens`, `rows ≤ maxBatchSize` and
+ * `Σ scoredCount ≤ maxScoredTokens`. Greedy filling up to the token budget would mix a 50-token row
+ * into a batch padded to 380 tokens; the cost model splits there instead. An item that alone exceeds
+ * a limit gets a batch of its own: it is never dropped, and the caller decides whether the run fails.
  *
  * Every item appears in exactly one batch. Items with `scoredCount` 0 are planned like the others;
- * a caller may answer them without a run.
+ * a caller may answer them without a run. Cost: O(items × maxBatchSize).
  *
  * @param items The sequences to plan; not modified.
  * @param limits Caps per run; see {@link BatchLimits}.
@@ -103,30 +118,38 @@ export function defaultLengthBucket(length: number): number {
 export function planBatches(items: readonly BatchItem[], limits: BatchLimits): PlannedBatch[] {
   checkLimits(limits);
   const bucket = limits.lengthBucket ?? defaultLengthBucket;
-  const batches: PlannedBatch[] = [];
-  let current: BatchItem[] = [];
-  let paddedLength = 0;
-  let scoredTokens = 0;
-  for (const item of longestFirst(items)) {
-    const itemPadded = paddedLengthOf(item, bucket);
-    // A custom bucket need not be monotone, so the batch's length is the maximum over its rows.
-    const nextPadded = Math.max(paddedLength, itemPadded);
-    const fits =
-      current.length === 0 ||
-      ((current.length + 1) * nextPadded <= limits.maxBatchTokens &&
-        current.length + 1 <= limits.maxBatchSize &&
-        scoredTokens + item.scoredCount <= limits.maxScoredTokens);
-    if (!fits) {
-      batches.push({ items: current, paddedLength });
-      current = [];
-      scoredTokens = 0;
+  const overhead = limits.batchOverheadTokens ?? DEFAULT_BATCH_OVERHEAD_TOKENS;
+  const sorted = longestFirst(items);
+  const padded = sorted.map((item) => paddedLengthOf(item, bucket));
+  const n = sorted.length;
+  // best[j]: least cost of planning sorted[0..j); cut[j]: where the last batch of that plan starts.
+  const best = new Float64Array(n + 1).fill(Infinity);
+  const cut = new Int32Array(n + 1);
+  best[0] = 0;
+  for (let j = 1; j <= n; j++) {
+    let batchPadded = 0;
+    let scored = 0;
+    for (let i = j - 1; i >= 0; i--) {
+      const rows = j - i;
+      // A custom bucket need not be monotone, so the batch's length is the maximum over its rows.
+      batchPadded = Math.max(batchPadded, padded[i]);
+      scored += sorted[i].scoredCount;
+      const fits = rows === 1 || (rows <= limits.maxBatchSize && rows * batchPadded <= limits.maxBatchTokens && scored <= limits.maxScoredTokens);
+      // Adding rows only grows every constrained quantity, so the first misfit ends the search.
+      if (!fits) break;
+      const cost = best[i] + rows * batchPadded + overhead;
+      if (cost < best[j]) {
+        best[j] = cost;
+        cut[j] = i;
+      }
     }
-    paddedLength = current.length === 0 ? itemPadded : nextPadded;
-    current.push(item);
-    scoredTokens += item.scoredCount;
   }
-  if (current.length > 0) batches.push({ items: current, paddedLength });
-  return batches;
+  const batches: PlannedBatch[] = [];
+  for (let j = n; j > 0; j = cut[j]) {
+    const members = sorted.slice(cut[j], j);
+    batches.push({ items: members, paddedLength: Math.max(...padded.slice(cut[j], j)) });
+  }
+  return batches.reverse();
 }
 
 /**
@@ -163,6 +186,10 @@ function paddedLengthOf(item: BatchItem, bucket: (length: number) => number): nu
 }
 
 function checkLimits(limits: BatchLimits): void {
+  const overhead = limits.batchOverheadTokens;
+  if (overhead !== undefined && !(Number.isFinite(overhead) && overhead >= 0)) {
+    throw new RangeError(`batchOverheadTokens must be a non-negative number, got ${overhead}`);
+  }
   for (const name of ["maxBatchTokens", "maxBatchSize", "maxScoredTokens"] as const) {
     const value = limits[name];
     if (value !== Infinity && !(Number.isSafeInteger(value) && value > 0)) {
