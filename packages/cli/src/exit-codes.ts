@@ -1,6 +1,7 @@
 import { EngineError } from "@sftscore/engine";
 import { MetricsError } from "@sftscore/metrics";
 import { DataError } from "./data/data-error.js";
+import { HubError } from "./hub/hub-error.js";
 
 /** Process exit codes: 0 done, 1 runtime failure, 2 bad usage or bad input. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
@@ -19,6 +20,8 @@ export class UsageError extends Error {
  */
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof UsageError || error instanceof DataError) return ExitCode.usage;
+  // A model that does not exist or is not an ONNX causal LM is bad input; an unreachable hub is not.
+  if (error instanceof HubError && (error.code === "not-found" || error.code === "no-onnx-graph" || error.code === "missing-files")) return ExitCode.usage;
   if (error instanceof MetricsError && error.code !== "scorer-failed" && error.code !== "cancelled") return ExitCode.usage;
   if (error instanceof EngineError && (error.code === "invalid-argument" || error.code === "not-found")) return ExitCode.usage;
   return ExitCode.failure;

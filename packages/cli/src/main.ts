@@ -1,6 +1,9 @@
 import yargs, { type Argv } from "yargs";
+import { infoCommand } from "./commands/info/command.js";
 import { modelsCommand } from "./commands/models/command.js";
+import { reportCommand } from "./commands/report/command.js";
 import { scoreCommand } from "./commands/score/command.js";
+import { selectCommand } from "./commands/select/command.js";
 import { serveCommand } from "./commands/serve/command.js";
 import { ExitCode, exitCodeOf, UsageError } from "./exit-codes.js";
 
@@ -22,7 +25,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .scriptName("sftscore")
     .usage("$0 <command> [options]\n\nScore instruction-tuning data with a white-box language model.")
     .command(scoreCommand)
+    .command(selectCommand)
+    .command(reportCommand)
     .command(serveCommand)
+    .command(infoCommand)
     .command(modelsCommand)
     .option("verbose", { type: "boolean", default: false, describe: "Print stack traces on errors" })
     .demandCommand(1, "Choose a command.")

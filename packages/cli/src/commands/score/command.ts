@@ -4,7 +4,7 @@ import { lazyHandler, type BuilderArgs, type BuiltOptions } from "../../lazy-han
 const builder = (y: Argv) =>
   y
     .positional("data", { type: "string", demandOption: true, describe: "Alpaca JSON array, JSONL or Parquet (ShareGPT/messages conversations too)" })
-    .option("model", { type: "string", demandOption: true, describe: "Model directory, or `demo` for the built-in test model" })
+    .option("model", { type: "string", demandOption: true, describe: "Model directory, a Hugging Face Hub id (org/name[@rev], downloaded once) or `demo` for the built-in test model" })
     .option("out", { type: "string", demandOption: true, describe: "Result rows: .jsonl (default), .csv or .parquet" })
     .option("metrics", { type: "string", default: "all", describe: "Comma-separated metrics, or `all`" })
     .option("oneshot-k", { type: "number", default: 3, describe: "One-shot partners per sample" })

@@ -10,8 +10,8 @@ import {
 } from "@sftscore/metrics";
 import { readSamples } from "../../data/read-samples.js";
 import { openRowWriter, type RowWriter } from "../../data/write-rows.js";
-import { DEMO_MODEL, DEMO_MODEL_NOTICE, ensureDemoModel } from "../../demo-model.js";
 import { ExitCode, UsageError } from "../../exit-codes.js";
+import { resolveModel } from "../../model-source.js";
 import { createProgress, formatDuration } from "../../progress.js";
 import { createRunSummary } from "../../run-summary.js";
 import type { ScoreCommandOptions } from "./command.js";
@@ -34,10 +34,10 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
       throw new UsageError(`${options.out} already has ${writer.existingRows} rows but ${options.data} has only ${samples.length} samples: it is not this input's output`);
     }
     const anchors = options.anchors === undefined ? undefined : await readAll({ ...options, data: options.anchors });
-    const modelDir = options.model === DEMO_MODEL ? await ensureDemoModel() : options.model;
-    if (options.model === DEMO_MODEL) process.stderr.write(`${DEMO_MODEL_NOTICE}\n`);
+    const model = await resolveModel(options.model, { signal: interrupt.signal });
     engine = await createEngine({
-      model: modelDir,
+      model: model.path,
+      ...(model.modelId === undefined ? {} : { modelId: model.modelId }),
       device: options.device,
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),

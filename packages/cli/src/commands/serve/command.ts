@@ -4,7 +4,7 @@ import { lazyHandler, type BuilderArgs, type BuiltOptions } from "../../lazy-han
 
 const builder = (y: Argv) =>
   y
-    .option("model", { type: "string", demandOption: true, describe: "Model directory (Hugging Face layout: model.onnx, config.json, tokenizer.json)" })
+    .option("model", { type: "string", demandOption: true, describe: "Model directory (Hugging Face layout: model.onnx, config.json, tokenizer.json), a Hub id (org/name[@rev]) or `demo`" })
     .option("port", { type: "number", demandOption: true, describe: "gRPC port; 0 picks a free one (printed when listening)" })
     .option("host", {
       type: "string",

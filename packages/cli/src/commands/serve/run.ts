@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { createEngine, startServer, type EngineOptions, type RunningServer } from "@sftscore/engine";
 import { ExitCode, UsageError } from "../../exit-codes.js";
+import { resolveModel } from "../../model-source.js";
 import type { ServeCommandOptions } from "./command.js";
 
 /** Signals that stop the server: the first drains gracefully, a second cancels what is left. */
@@ -19,8 +20,10 @@ export async function run(options: ServeCommandOptions): Promise<number> {
     process.stderr.write(`warning: --host ${host} is not a loopback address: anyone who can reach it can use this engine, which serves without TLS or an auth token\n`);
   }
 
+  const model = await resolveModel(options.model);
   const engineOptions: EngineOptions = {
-    model: options.model,
+    model: model.path,
+    ...(model.modelId === undefined ? {} : { modelId: model.modelId }),
     device: options.device,
     workers: integerOption("workers", options.workers, 1),
     ...(options.threads === undefined ? {} : { threads: integerOption("threads", options.threads, 1) }),
