@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "./main.js";
+import { captureStderr } from "./test-support/capture-output.js";
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -15,15 +16,6 @@ afterEach(async () => {
   vi.restoreAllMocks();
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
-
-function captureStderr(): () => string {
-  let text = "";
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-    text += String(chunk);
-    return true;
-  });
-  return () => text;
-}
 
 describe("sftscore models fixture", () => {
   it("writes a Hugging Face model directory, identical for the same preset and seed", async () => {

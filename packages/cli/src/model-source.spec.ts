@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURE_REPOS, startFixtureHub, type FixtureHub } from "./hub/test-support/fixture-repo.js";
 import { resolveModel } from "./model-source.js";
+import { sink } from "./test-support/capture-output.js";
 
 let fixture: FixtureHub;
 const temps: string[] = [];
@@ -23,13 +23,6 @@ async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "sftscore-model-source-"));
   temps.push(dir);
   return dir;
-}
-
-function sink(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  let text = "";
-  stream.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  return { stream, text: () => text };
 }
 
 describe("resolveModel", () => {

@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { mkdir, open, stat, truncate, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
+import { CSV_QUOTE } from "./csv-write.js";
 import { DataError, describeSystemError } from "./data-error.js";
 
 /** How records end in a file: at every newline, or (CSV) at a newline outside double quotes. */
@@ -33,7 +34,7 @@ export interface AppendFileOptions {
 }
 
 const NEWLINE = 0x0a;
-const QUOTE = 0x22;
+const QUOTE = CSV_QUOTE.charCodeAt(0);
 
 /**
  * Opens an output file for appending whole records, eagerly, so an unwritable path fails before any
@@ -49,7 +50,7 @@ const QUOTE = 0x22;
  *   opened or truncated.
  */
 export async function openAppendFile(path: string, options: AppendFileOptions): Promise<AppendFile> {
-  const size = await existingSize(path);
+  const size = (await outputFileSize(path)) ?? 0;
   let existing: RecordScan = { records: 0, completeBytes: 0, firstRecord: undefined };
   if (size > 0) {
     if (options.resume) {
@@ -107,15 +108,18 @@ function createAppendFile(path: string, handle: FileHandle, existing: RecordScan
   };
 }
 
-/** The size of an existing file, 0 when there is none. */
-async function existingSize(path: string): Promise<number> {
+/**
+ * The size in bytes of an output file about to be written, `undefined` when it does not exist yet.
+ * @throws DataError `unwritable` when the path is a directory or cannot be examined.
+ */
+export async function outputFileSize(path: string): Promise<number | undefined> {
   try {
     const stats = await stat(path);
     if (stats.isDirectory()) throw new DataError("unwritable", "the output path is a directory", { file: path });
     return stats.size;
   } catch (error: unknown) {
     if (error instanceof DataError) throw error;
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new DataError("unwritable", `cannot write the output file: ${describeSystemError(error)}`, { file: path }, { cause: error });
   }
 }

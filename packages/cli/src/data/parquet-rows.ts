@@ -1,6 +1,6 @@
-import { rename, rm, stat } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { fileWriter, parquetWriteRows, type BasicType } from "hyparquet-writer";
-import { openAppendFile, type AppendFile } from "./append-file.js";
+import { openAppendFile, outputFileSize, type AppendFile } from "./append-file.js";
 import { DataError, describeSystemError } from "./data-error.js";
 import { readJsonlRecords } from "./read-records.js";
 import { readParquetRecords } from "./read-parquet.js";
@@ -29,8 +29,8 @@ export function parquetJournalPath(path: string): string {
  */
 export async function openParquetRowWriter(path: string, options: RowWriterOptions): Promise<RowWriter> {
   const journalPath = parquetJournalPath(path);
-  const finalSize = (await sizeOf(path)) ?? 0;
-  const journalSize = await sizeOf(journalPath);
+  const finalSize = (await outputFileSize(path)) ?? 0;
+  const journalSize = await outputFileSize(journalPath);
   if (!options.resume && !options.overwrite && (finalSize > 0 || (journalSize ?? 0) > 0)) {
     const what = finalSize > 0 ? "the output file already exists and is not empty" : `an unfinished run's rows are in ${journalPath}`;
     throw new DataError("output-exists", `${what}; pass --resume to continue that run, or --overwrite to replace it`, { file: path });
@@ -51,19 +51,6 @@ export async function openParquetRowWriter(path: string, options: RowWriterOptio
       await writeParquetFromJournal(path, journalPath);
     },
   };
-}
-
-/** A file's size, `undefined` when it does not exist. */
-async function sizeOf(path: string): Promise<number | undefined> {
-  try {
-    const stats = await stat(path);
-    if (stats.isDirectory()) throw new DataError("unwritable", "the output path is a directory", { file: path });
-    return stats.size;
-  } catch (error: unknown) {
-    if (error instanceof DataError) throw error;
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new DataError("unwritable", `cannot write the output file: ${describeSystemError(error)}`, { file: path }, { cause: error });
-  }
 }
 
 async function importParquetRows(path: string, journal: AppendFile): Promise<number> {

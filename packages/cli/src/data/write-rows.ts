@@ -1,6 +1,7 @@
 import { extname } from "node:path";
 import { openAppendFile } from "./append-file.js";
-import { csvHeader, csvRecord, parseCsvRecord } from "./csv-record.js";
+import { splitCsvText } from "./csv-read.js";
+import { csvHeader, csvRecord } from "./csv-write.js";
 import { DataError } from "./data-error.js";
 import { openParquetRowWriter } from "./parquet-rows.js";
 
@@ -95,7 +96,7 @@ async function openJsonlRowWriter(path: string, options: RowWriterOptions): Prom
 
 async function openCsvRowWriter(path: string, options: RowWriterOptions): Promise<RowWriter> {
   const file = await openAppendFile(path, { ...options, syntax: "csv" });
-  let columns = file.firstRecord === undefined ? undefined : parseCsvRecord(file.firstRecord);
+  let columns = file.firstRecord === undefined ? undefined : splitCsvText(file.firstRecord, path)[0]?.cells;
   return {
     path,
     format: "csv",

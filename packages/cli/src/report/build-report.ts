@@ -4,7 +4,7 @@ import type { FieldMapping } from "../data/sample.js";
 import { UsageError } from "../exit-codes.js";
 import { buildReportModel, extremePositions, type ReportModel, type SampleText, type TaskAssignment } from "./report-model.js";
 import { renderReport } from "./render-report.js";
-import { readResultRows } from "./result-rows.js";
+import { readReportRows } from "./report-rows.js";
 import { collectRows, type RowColumns } from "./row-columns.js";
 
 /** Options of {@link buildReport}. */
@@ -43,7 +43,7 @@ export interface BuiltReport {
 export async function buildReport(options: BuildReportOptions): Promise<BuiltReport> {
   const top = options.top ?? 10;
   const rowTaskColumn = options.data !== undefined && options.taskField !== undefined ? undefined : (options.taskField ?? "task");
-  const columns = await collectRows(options.results, readResultRows(options.results, rowTaskColumn));
+  const columns = await collectRows(options.results, readReportRows(options.results, rowTaskColumn));
   const wanted = new Set<number>();
   for (const list of extremePositions(columns, top)) for (const position of list.positions) wanted.add(columns.indices[position]);
 

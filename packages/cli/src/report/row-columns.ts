@@ -1,6 +1,6 @@
 import { METRIC_NAMES, type MetricName } from "@sftscore/metrics";
 import { DataError } from "../data/data-error.js";
-import type { ResultRow } from "./result-rows.js";
+import type { ReportRow } from "./report-rows.js";
 
 /** The reason recorded for a null that the row does not explain (or a metric column a row lacks). */
 export const UNEXPLAINED_NULL = "unspecified";
@@ -38,7 +38,7 @@ export interface RowColumns {
  * Reads rows into {@link RowColumns}.
  * @throws DataError when two rows have the same `index`.
  */
-export async function collectRows(file: string, rows: AsyncIterable<ResultRow>): Promise<RowColumns> {
+export async function collectRows(file: string, rows: AsyncIterable<ReportRow>): Promise<RowColumns> {
   let capacity = 1024;
   let count = 0;
   const values = new Map<MetricName, Float64Array>();

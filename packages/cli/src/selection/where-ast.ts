@@ -83,7 +83,8 @@ export function formatWhere(expression: WhereExpression): string {
   }
 }
 
-function formatOperand(operand: Operand): string {
+/** One operand as written in `--where`: a column name, the number as typed, `null`, `true`/`false`. */
+export function formatOperand(operand: Operand): string {
   switch (operand.kind) {
     case "column":
       return operand.name;

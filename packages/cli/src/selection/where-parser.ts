@@ -1,4 +1,4 @@
-import type { ComparisonOperator, Operand, WhereExpression } from "./where-ast.js";
+import { formatOperand, type ComparisonOperator, type Operand, type WhereExpression } from "./where-ast.js";
 import { tokenizeWhere, type WhereToken } from "./where-lexer.js";
 import { SelectionError } from "./selection-error.js";
 
@@ -103,7 +103,7 @@ export function parseWhere(expression: string): WhereExpression {
     const operatorToken = peek();
     if (operatorToken.kind !== "operator") {
       if (left.kind === "column") return { kind: "test", column: left, text: expression };
-      return fail(`expected a comparison operator (<, <=, >, >=, ==, !=) after ${describeOperand(left)}, got ${describe(operatorToken)}`);
+      return fail(`expected a comparison operator (<, <=, >, >=, ==, !=) after ${formatOperand(left)}, got ${describe(operatorToken)}`);
     }
     next();
     const operator: ComparisonOperator = operatorToken.text;
@@ -124,7 +124,7 @@ export function parseWhere(expression: string): WhereExpression {
     const after = peek();
     if (after.kind === "operator") {
       const middle = right.kind === "column" ? right.name : "x";
-      fail(`comparisons do not chain; write "${describeOperand(left)} ${operator} ${middle} and ${middle} ${after.text} ..."`, after);
+      fail(`comparisons do not chain; write "${formatOperand(left)} ${operator} ${middle} and ${middle} ${after.text} ..."`, after);
     }
     return { kind: "compare", operator, left, right, text: expression };
   };
@@ -139,15 +139,3 @@ export function parseWhere(expression: string): WhereExpression {
   return tree;
 }
 
-function describeOperand(operand: Operand): string {
-  switch (operand.kind) {
-    case "column":
-      return operand.name;
-    case "number":
-      return operand.text;
-    case "null":
-      return "null";
-    case "boolean":
-      return String(operand.value);
-  }
-}

@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { buildFixtureModel, createEngine, startServer, type RunningServer } from "@sftscore/engine";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../main.js";
 import type { InfoCommandOptions } from "./command.js";
 import type { InfoReport } from "./info-report.js";
 import { run } from "./run.js";
+import { sink } from "../../test-support/capture-output.js";
 
 const temps: string[] = [];
 const servers: RunningServer[] = [];
@@ -22,13 +22,6 @@ async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "sftscore-info-"));
   temps.push(dir);
   return dir;
-}
-
-function sink(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  let text = "";
-  stream.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  return { stream, text: () => text };
 }
 
 function options(extra: Partial<InfoCommandOptions>): InfoCommandOptions {

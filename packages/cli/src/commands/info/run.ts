@@ -2,20 +2,14 @@ import { parseEngineAddress } from "@sftscore/client";
 import { createEngine, defaultModelCacheDir, type Engine } from "@sftscore/engine";
 import { ExitCode, UsageError } from "../../exit-codes.js";
 import { resolveModel } from "../../model-source.js";
+import type { RunContext } from "../../run-context.js";
 import type { InfoCommandOptions } from "./command.js";
 import { engineInfoReport } from "./engine-model-info.js";
 import { formatInfoReport, type InfoReport, type ThroughputHint } from "./info-report.js";
 import { measureThroughput } from "./measure-throughput.js";
 
-/** Options of {@link run} besides the command line's: the environment and streams, for tests. */
-export interface InfoRunContext {
-  readonly env?: NodeJS.ProcessEnv;
-  readonly stdout?: NodeJS.WritableStream;
-  readonly stderr?: NodeJS.WritableStream & { readonly isTTY?: boolean };
-}
-
 /** `sftscore info`: describes a model loaded in process (`--model`) or a running engine (`--engine`). */
-export async function run(options: InfoCommandOptions, context: InfoRunContext = {}): Promise<number> {
+export async function run(options: InfoCommandOptions, context: RunContext = {}): Promise<number> {
   const stdout = context.stdout ?? process.stdout;
   if ((options.model === undefined) === (options.engine === undefined)) {
     throw new UsageError("give --model <dir|demo|hub-id> to load a model here, or --engine host:port to ask a running engine");
@@ -36,7 +30,7 @@ async function engineReport(spec: string, timeoutMs: number): Promise<InfoReport
   return engineInfoReport(address, { timeoutMs });
 }
 
-async function modelReport(options: InfoCommandOptions, context: InfoRunContext): Promise<InfoReport> {
+async function modelReport(options: InfoCommandOptions, context: RunContext): Promise<InfoReport> {
   if (options.threads !== undefined && (!Number.isSafeInteger(options.threads) || options.threads < 1)) {
     throw new UsageError(`--threads must be an integer of at least 1, got ${options.threads}`);
   }

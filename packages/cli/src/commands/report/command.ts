@@ -1,18 +1,17 @@
 import type { Argv, CommandModule } from "yargs";
 import { lazyHandler, type BuilderArgs, type BuiltOptions } from "../../lazy-handler.js";
+import { withFieldOptions } from "../../options/field-options.js";
 
 const builder = (y: Argv) =>
-  y
-    .positional("results", { type: "string", demandOption: true, describe: "Result rows written by `score`: .jsonl, .csv or .parquet" })
-    .option("out", { type: "string", demandOption: true, describe: "The report: one self-contained .html file (replaced if it exists)" })
-    .option("data", { type: "string", describe: "The dataset the results were scored from, for sample text and tasks" })
-    .option("title", { type: "string", describe: "Page title (default: Report on <results file name>)" })
-    .option("top", { type: "number", default: 10, describe: "Samples shown at each end of the IFD and response_ppl rankings" })
-    .option("task-field", { type: "string", describe: "Task label field of --data; without --data, a column of the results (default: task)" })
-    .option("instruction-field", { type: "string", default: "instruction" })
-    .option("input-field", { type: "string", default: "input" })
-    .option("output-field", { type: "string", default: "output" })
-    .option("id-field", { type: "string", default: "id" })
+  withFieldOptions(
+    y
+      .positional("results", { type: "string", demandOption: true, describe: "Result rows written by `score`: .jsonl, .csv or .parquet" })
+      .option("out", { type: "string", demandOption: true, describe: "The report: one self-contained .html file (replaced if it exists)" })
+      .option("data", { type: "string", describe: "The dataset the results were scored from, for sample text and tasks" })
+      .option("title", { type: "string", describe: "Page title (default: Report on <results file name>)" })
+      .option("top", { type: "number", default: 10, describe: "Samples shown at each end of the IFD and response_ppl rankings" }),
+    { taskField: "Task label field of --data; without --data, a column of the results (default: task)" },
+  )
     .example("$0 report results.jsonl --data examples/alpaca_mixed.json --task-field task --out report.html", "distributions, IFD vs r-IFD, tasks and samples")
     .example("$0 report results.csv --out report.html --top 25", "from the rows alone, without sample text");
 

@@ -2,21 +2,17 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { DataError, describeSystemError } from "../../data/data-error.js";
 import { ExitCode, UsageError } from "../../exit-codes.js";
+import { fieldMappingOf, type FieldOptions } from "../../options/field-options.js";
 import { buildReport } from "../../report/build-report.js";
 import { formatCount } from "../../report/format-number.js";
 
 /** Options of {@link run}: the command line's, plus `generatedAt` for tests. */
-export interface ReportRunOptions {
+export interface ReportRunOptions extends FieldOptions {
   readonly results: string;
   readonly out: string;
   readonly data?: string;
   readonly title?: string;
   readonly top?: number;
-  readonly taskField?: string;
-  readonly instructionField?: string;
-  readonly inputField?: string;
-  readonly outputField?: string;
-  readonly idField?: string;
   /** The date printed on the page; default now. Fix it to get byte-identical reports. */
   readonly generatedAt?: Date;
 }
@@ -43,7 +39,8 @@ export async function run(options: ReportRunOptions): Promise<number> {
   const { html, model } = await buildReport({
     results: options.results,
     top,
-    ...pick(options, ["data", "title", "taskField", "instructionField", "inputField", "outputField", "idField", "generatedAt"]),
+    ...fieldMappingOf(options),
+    ...pick(options, ["data", "title", "generatedAt"]),
   });
   await writeAtomically(options.out, html);
   const size = Buffer.byteLength(html);

@@ -1,30 +1,29 @@
 import type { Argv, CommandModule } from "yargs";
 import { lazyHandler, type BuilderArgs, type BuiltOptions } from "../../lazy-handler.js";
+import { withFieldOptions } from "../../options/field-options.js";
 
 const builder = (y: Argv) =>
-  y
-    .positional("data", { type: "string", demandOption: true, describe: "Alpaca JSON array, JSONL or Parquet (ShareGPT/messages conversations too)" })
-    .option("model", { type: "string", demandOption: true, describe: "Model directory, a Hugging Face Hub id (org/name[@rev], downloaded once) or `demo` for the built-in test model" })
-    .option("out", { type: "string", demandOption: true, describe: "Result rows: .jsonl (default), .csv or .parquet" })
-    .option("metrics", { type: "string", default: "all", describe: "Comma-separated metrics, or `all`" })
-    .option("oneshot-k", { type: "number", default: 3, describe: "One-shot partners per sample" })
-    .option("oneshot-mode", { choices: ["sign", "raw"] as const, default: "sign" as const, describe: "Average signs or raw differences of perplexities" })
-    .option("anchors", { type: "string", describe: "Score one-shot validity against this fixed anchor set (Nuggets) instead of task partners" })
-    .option("seed", { type: "number", default: 0, describe: "Seed of the partner draw" })
-    .option("template", { type: "string", default: "alpaca", describe: "`alpaca`, `chat` (the model's chat template) or a template-set JSON file" })
-    .option("ifd-variant", { choices: ["perplexity-ratio", "loss-ratio"] as const, default: "perplexity-ratio" as const, describe: "IFD as a ratio of perplexities (the seed) or of mean losses (Cherry LLM)" })
-    .option("rifd-template", { choices: ["seed", "selective-reflection"] as const, default: "seed" as const, describe: "r-IFD prompt" })
-    .option("max-length", { type: "number", describe: "Truncate sequences to N tokens (default: the model's maximum)" })
-    .option("task-field", { type: "string", describe: "Field holding the task label (default: group by identical instruction)" })
-    .option("instruction-field", { type: "string", default: "instruction" })
-    .option("input-field", { type: "string", default: "input" })
-    .option("output-field", { type: "string", default: "output" })
-    .option("id-field", { type: "string", default: "id" })
-    .option("device", { choices: ["cpu", "cuda"] as const, default: "cpu" as const })
-    .option("threads", { type: "number", describe: "ONNX Runtime threads (default: all cores)" })
-    .option("max-batch-tokens", { type: "number", describe: "Token budget per model run" })
-    .option("resume", { type: "boolean", describe: "Continue a killed run: keep the rows in --out and score the rest" })
-    .option("overwrite", { type: "boolean", describe: "Replace an existing --out file" })
+  withFieldOptions(
+    y
+      .positional("data", { type: "string", demandOption: true, describe: "Alpaca JSON array, JSONL or Parquet (ShareGPT/messages conversations too)" })
+      .option("model", { type: "string", demandOption: true, describe: "Model directory, a Hugging Face Hub id (org/name[@rev], downloaded once) or `demo` for the built-in test model" })
+      .option("out", { type: "string", demandOption: true, describe: "Result rows: .jsonl (default), .csv or .parquet" })
+      .option("metrics", { type: "string", default: "all", describe: "Comma-separated metrics, or `all`" })
+      .option("oneshot-k", { type: "number", default: 3, describe: "One-shot partners per sample" })
+      .option("oneshot-mode", { choices: ["sign", "raw"] as const, default: "sign" as const, describe: "Average signs or raw differences of perplexities" })
+      .option("anchors", { type: "string", describe: "Score one-shot validity against this fixed anchor set (Nuggets) instead of task partners" })
+      .option("seed", { type: "number", default: 0, describe: "Seed of the partner draw" })
+      .option("template", { type: "string", default: "alpaca", describe: "`alpaca`, `chat` (the model's chat template) or a template-set JSON file" })
+      .option("ifd-variant", { choices: ["perplexity-ratio", "loss-ratio"] as const, default: "perplexity-ratio" as const, describe: "IFD as a ratio of perplexities (the seed) or of mean losses (Cherry LLM)" })
+      .option("rifd-template", { choices: ["seed", "selective-reflection"] as const, default: "seed" as const, describe: "r-IFD prompt" })
+      .option("max-length", { type: "number", describe: "Truncate sequences to N tokens (default: the model's maximum)" })
+      .option("device", { choices: ["cpu", "cuda"] as const, default: "cpu" as const })
+      .option("threads", { type: "number", describe: "ONNX Runtime threads (default: all cores)" })
+      .option("max-batch-tokens", { type: "number", describe: "Token budget per model run" })
+      .option("resume", { type: "boolean", describe: "Continue a killed run: keep the rows in --out and score the rest" })
+      .option("overwrite", { type: "boolean", describe: "Replace an existing --out file" }),
+    { taskField: "Field holding the task label (default: group by identical instruction)" },
+  )
     .conflicts("resume", "overwrite")
     .example("$0 score examples/alpaca_mixed.json --model demo --out results.jsonl", "score the built-in example")
     .example("$0 score data.jsonl --model ./qwen2.5-0.5b-onnx --metrics ifd,rifd --out ifd.csv", "two metrics, CSV output");

@@ -11,6 +11,7 @@ import {
 import { readSamples } from "../../data/read-samples.js";
 import { openRowWriter, type RowWriter } from "../../data/write-rows.js";
 import { ExitCode, UsageError } from "../../exit-codes.js";
+import { fieldMappingOf } from "../../options/field-options.js";
 import { resolveModel } from "../../model-source.js";
 import { createProgress, formatDuration } from "../../progress.js";
 import { createRunSummary } from "../../run-summary.js";
@@ -99,13 +100,7 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
 
 async function readAll(options: Pick<ScoreCommandOptions, "data" | "instructionField" | "inputField" | "outputField" | "idField" | "taskField">): Promise<Sample[]> {
   const samples: Sample[] = [];
-  for await (const sourced of readSamples(options.data, {
-    instructionField: options.instructionField,
-    inputField: options.inputField,
-    outputField: options.outputField,
-    idField: options.idField,
-    ...(options.taskField === undefined ? {} : { taskField: options.taskField }),
-  })) {
+  for await (const sourced of readSamples(options.data, fieldMappingOf(options))) {
     samples.push(sourced.sample);
   }
   return samples;

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from "yargs";
 import { lazyHandler, type BuilderArgs, type BuiltOptions } from "../../lazy-handler.js";
+import { withFieldOptions } from "../../options/field-options.js";
 import { PRESET_NAMES, PRESETS } from "../../selection/presets.js";
 
 const EPILOG = `Selection: rows pass the filter (--where, and the preset's), are ranked by --by (nulls last, ties by index), and the first --top are kept; the subset is the ORIGINAL records, in the data's own format and order (--keep-rank-order: best first). A conversation is written once if any of its turns is selected.
@@ -13,23 +14,21 @@ ${PRESET_NAMES.map((name) => `  ${name}: ${PRESETS[name].summary}.\n    ${PRESET
 More in packages/cli/src/selection/README.md.`;
 
 const builder = (y: Argv) =>
-  y
-    .positional("results", { type: "string", demandOption: true, describe: "Result rows from `score`: .jsonl, .csv or .parquet" })
-    .option("data", { type: "string", demandOption: true, describe: "The data file the results were scored from (read like `score` reads it)" })
-    .option("out", { type: "string", demandOption: true, describe: "The subset, in the data's format (.json, .jsonl or .parquet)" })
-    .option("preset", { choices: PRESET_NAMES, describe: "A selection recipe from the literature (see below)" })
-    .option("where", { type: "string", describe: "Keep rows where this holds, e.g. 'ifd < 1 and not truncated'" })
-    .option("by", { type: "string", describe: "Column to rank by, e.g. ifd" })
-    .option("order", { choices: ["asc", "desc"] as const, describe: "Ranking direction (default desc: largest first, or the preset's)" })
-    .option("top", { type: "string", describe: "Keep the N best-ranked rows, or P% of all rows (10%)" })
-    .option("threshold", { type: "number", describe: "The preset's threshold (cherry, superfiltering: ifd < X; reflection: ifd and rifd < X; nuggets: oneshot_validity > X)" })
-    .option("keep-rank-order", { type: "boolean", default: false, describe: "Write the subset best-ranked first instead of in the data's order" })
-    .option("instruction-field", { type: "string", default: "instruction" })
-    .option("input-field", { type: "string", default: "input" })
-    .option("output-field", { type: "string", default: "output" })
-    .option("id-field", { type: "string", default: "id" })
-    .option("task-field", { type: "string", describe: "Field holding the task label (as given to `score`)" })
-    .option("overwrite", { type: "boolean", describe: "Replace an existing --out file" })
+  withFieldOptions(
+    y
+      .positional("results", { type: "string", demandOption: true, describe: "Result rows from `score`: .jsonl, .csv or .parquet" })
+      .option("data", { type: "string", demandOption: true, describe: "The data file the results were scored from (read like `score` reads it)" })
+      .option("out", { type: "string", demandOption: true, describe: "The subset, in the data's format (.json, .jsonl or .parquet)" })
+      .option("preset", { choices: PRESET_NAMES, describe: "A selection recipe from the literature (see below)" })
+      .option("where", { type: "string", describe: "Keep rows where this holds, e.g. 'ifd < 1 and not truncated'" })
+      .option("by", { type: "string", describe: "Column to rank by, e.g. ifd" })
+      .option("order", { choices: ["asc", "desc"] as const, describe: "Ranking direction (default desc: largest first, or the preset's)" })
+      .option("top", { type: "string", describe: "Keep the N best-ranked rows, or P% of all rows (10%)" })
+      .option("threshold", { type: "number", describe: "The preset's threshold (cherry, superfiltering: ifd < X; reflection: ifd and rifd < X; nuggets: oneshot_validity > X)" })
+      .option("keep-rank-order", { type: "boolean", default: false, describe: "Write the subset best-ranked first instead of in the data's order" })
+      .option("overwrite", { type: "boolean", describe: "Replace an existing --out file" }),
+    { taskField: "Field holding the task label (as given to `score`)" },
+  )
     .example("$0 select results.jsonl --data data.json --out cherry.json --preset cherry", "Cherry LLM: top 10% by IFD among IFD < 1")
     .example("$0 select results.jsonl --data data.json --out hard.json --by ifd --top 500 --where 'ifd < 1'", "the 500 highest-IFD samples below 1")
     .example("$0 select results.csv --data data.jsonl --out valid.jsonl --preset nuggets --threshold 0.7", "Nuggets with golden score > 0.85")

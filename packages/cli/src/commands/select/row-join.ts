@@ -1,7 +1,7 @@
 import { DataError, type DataErrorLocation } from "../../data/data-error.js";
 import { describeValue } from "../../data/record-fields.js";
 import type { SourcedSample } from "../../data/sample.js";
-import type { ResultRowAt } from "./read-result-rows.js";
+import type { ResultRowAt } from "../../data/read-result-rows.js";
 
 /**
  * Joins result rows to the data's samples by `index`, checking that they belong together: the rows'

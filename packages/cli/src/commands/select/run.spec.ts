@@ -8,6 +8,7 @@ import { openRowWriter } from "../../data/write-rows.js";
 import { exitCodeOf, UsageError } from "../../exit-codes.js";
 import { main } from "../../main.js";
 import { run, type SelectRunOptions } from "./run.js";
+import { captureStderr } from "../../test-support/capture-output.js";
 
 /** The crafted results of the selection tests: 20 rows, ids s00…s19 (see selection/presets.spec.ts). */
 const CRAFTED = readFileSync(new URL("../../selection/testdata/crafted-results.jsonl", import.meta.url), "utf8");
@@ -34,15 +35,6 @@ async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "sftscore-select-"));
   dirs.push(dir);
   return dir;
-}
-
-function captureStderr(): () => string {
-  let text = "";
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-    text += String(chunk);
-    return true;
-  });
-  return () => text;
 }
 
 /** A directory with the crafted results (JSONL) and the records as a JSON array. */

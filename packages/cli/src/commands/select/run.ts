@@ -1,14 +1,15 @@
 import { stat } from "node:fs/promises";
 import { DataError } from "../../data/data-error.js";
-import { readSamples, type ReadSamplesOptions } from "../../data/read-samples.js";
+import { openResultRows, type ResultRowAt } from "../../data/read-result-rows.js";
+import { readSamples } from "../../data/read-samples.js";
 import type { SourcedSample } from "../../data/sample.js";
 import { writeSubset } from "../../data/write-subset.js";
 import { ExitCode, UsageError } from "../../exit-codes.js";
+import { fieldMappingOf, type FieldOptions } from "../../options/field-options.js";
 import { createSelector } from "../../selection/select-rows.js";
 import { SelectionError } from "../../selection/selection-error.js";
 import { checkPlanColumns, planColumns, planSelection, type SelectionPlan } from "../../selection/selection-plan.js";
 import type { SelectCommandOptions } from "./command.js";
-import { openResultRows, type ResultRowAt } from "./read-result-rows.js";
 import { createRowJoin, type RowJoin } from "./row-join.js";
 import { formatSelectSummary } from "./select-summary.js";
 
@@ -25,12 +26,8 @@ export type SelectRunOptions = Pick<
   | "top"
   | "threshold"
   | "keepRankOrder"
-  | "instructionField"
-  | "inputField"
-  | "outputField"
-  | "idField"
-  | "taskField"
   | "overwrite"
+  | keyof FieldOptions
 >;
 
 /**
@@ -63,7 +60,7 @@ export async function run(options: SelectRunOptions): Promise<number> {
   let records = 0;
   let samples = 0;
   async function* chosen(): AsyncGenerator<SourcedSample> {
-    for await (const sourced of readSamples(options.data, fieldOptions(options))) {
+    for await (const sourced of readSamples(options.data, fieldMappingOf(options))) {
       join.checkSample(sourced);
       samples++;
       records = sourced.recordIndex + 1;
@@ -110,16 +107,6 @@ async function selectFromResults(results: string, data: string, plan: SelectionP
   } finally {
     await file.close();
   }
-}
-
-function fieldOptions(options: SelectRunOptions): ReadSamplesOptions {
-  return {
-    instructionField: options.instructionField,
-    inputField: options.inputField,
-    outputField: options.outputField,
-    idField: options.idField,
-    ...(options.taskField === undefined ? {} : { taskField: options.taskField }),
-  };
 }
 
 /** Runs planning code, turning its SelectionErrors into UsageErrors (exit code 2) with the same message. */

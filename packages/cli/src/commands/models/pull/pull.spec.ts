@@ -1,12 +1,12 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../../main.js";
 import { FIXTURE_REPOS, startFixtureHub, type FixtureHub } from "../../../hub/test-support/fixture-repo.js";
 import type { PullCommandOptions } from "./command.js";
 import { run } from "./run.js";
+import { sink } from "../../../test-support/capture-output.js";
 
 let fixture: FixtureHub;
 const temps: string[] = [];
@@ -26,13 +26,6 @@ async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "sftscore-pull-cmd-"));
   temps.push(dir);
   return dir;
-}
-
-function sink(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  let text = "";
-  stream.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  return { stream, text: () => text };
 }
 
 function options(hubId: string, extra: Partial<PullCommandOptions> = {}): PullCommandOptions {

@@ -2,17 +2,11 @@ import { ExitCode, UsageError } from "../../../exit-codes.js";
 import { parseHubModelId } from "../../../hub/hub-model-id.js";
 import { createPullProgress, formatPullSummary } from "../../../hub/pull-progress.js";
 import { pullModel } from "../../../hub/pull-model.js";
+import type { RunContext } from "../../../run-context.js";
 import type { PullCommandOptions } from "./command.js";
 
-/** Options of {@link run} besides the command line's: the environment and streams, for tests. */
-export interface PullRunContext {
-  readonly env?: NodeJS.ProcessEnv;
-  readonly stdout?: NodeJS.WritableStream;
-  readonly stderr?: NodeJS.WritableStream & { readonly isTTY?: boolean };
-}
-
 /** `sftscore models pull`: downloads the model and prints the path to pass as `--model`. */
-export async function run(options: PullCommandOptions, context: PullRunContext = {}): Promise<number> {
+export async function run(options: PullCommandOptions, context: RunContext = {}): Promise<number> {
   const stdout = context.stdout ?? process.stdout;
   const stderr = context.stderr ?? process.stderr;
   const ref = parseHubModelId(options.hubId);
