@@ -100,6 +100,28 @@ describe("sftscore score on the built-in example", () => {
     expect(await readFile(partial, "utf8")).toBe(await readFile(full, "utf8"));
   });
 
+  it("gives identical rows against a `sftscore serve` engine over gRPC as in process", async () => {
+    const server = spawn(bin, ["serve", "--model", "demo", "--port", "0", "--threads", "2"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let text = "";
+        server.stdout.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+          const match = /listening on [^\s]+:(\d+)/.exec(text);
+          if (match) resolve(Number(match[1]));
+        });
+        server.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const remote = path.join(dir, "remote.jsonl");
+      const result = await score([example, "--engine", `127.0.0.1:${port}`, "--out", remote, "--task-field", "task"]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/on 127\.0\.0\.1:\d+/);
+      expect(await readFile(remote, "utf8")).toBe(await readFile(out, "utf8"));
+    } finally {
+      server.kill("SIGTERM");
+    }
+  });
+
   it("writes CSV by extension", async () => {
     const csv = path.join(dir, "results.csv");
     expect((await score([example, "--model", "demo", "--out", csv, "--metrics", "ifd"])).code).toBe(0);

@@ -6,7 +6,12 @@ const builder = (y: Argv) =>
   withFieldOptions(
     y
       .positional("data", { type: "string", demandOption: true, describe: "Alpaca JSON array, JSONL or Parquet (ShareGPT/messages conversations too)" })
-      .option("model", { type: "string", demandOption: true, describe: "Model directory, a Hugging Face Hub id (org/name[@rev], downloaded once) or `demo` for the built-in test model" })
+      .option("model", { type: "string", describe: "Model directory, a Hugging Face Hub id (org/name[@rev], downloaded once) or `demo` for the built-in test model" })
+      .option("engine", { type: "string", describe: "Score on running engines instead of in process: host:port[,host:port...] (`sftscore serve`, or a load balancer in front of several)" })
+      .check((argv) => {
+        if (argv.model === undefined && argv.engine === undefined) throw new Error("give --model (score in process) or --engine (score on running engines)");
+        return true;
+      })
       .option("out", { type: "string", demandOption: true, describe: "Result rows: .jsonl (default), .csv or .parquet" })
       .option("metrics", { type: "string", default: "all", describe: "Comma-separated metrics, or `all`" })
       .option("oneshot-k", { type: "number", default: 3, describe: "One-shot partners per sample" })

@@ -1,3 +1,4 @@
+import { EngineClient } from "@sftscore/client";
 import { createEngine, type Engine } from "@sftscore/engine";
 import {
   METRIC_NAMES,
@@ -15,6 +16,7 @@ import { fieldMappingOf } from "../../options/field-options.js";
 import { resolveModel } from "../../model-source.js";
 import { createProgress, formatDuration } from "../../progress.js";
 import { createRunSummary } from "../../run-summary.js";
+import { meterTokens } from "../../token-meter.js";
 import type { ScoreCommandOptions } from "./command.js";
 
 export async function run(options: ScoreCommandOptions): Promise<number> {
@@ -22,6 +24,7 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
   // Opened first so that an unwritable path fails before any work, and --resume knows what is done.
   const writer = await openRowWriter(options.out, { resume: options.resume === true, overwrite: options.overwrite === true });
   let engine: Engine | undefined;
+  let client: EngineClient | undefined;
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
   process.once("SIGINT", onSignal);
@@ -35,15 +38,22 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
       throw new UsageError(`${options.out} already has ${writer.existingRows} rows but ${options.data} has only ${samples.length} samples: it is not this input's output`);
     }
     const anchors = options.anchors === undefined ? undefined : await readAll({ ...options, data: options.anchors });
-    const model = await resolveModel(options.model, { signal: interrupt.signal });
-    engine = await createEngine({
-      model: model.path,
-      ...(model.modelId === undefined ? {} : { modelId: model.modelId }),
-      device: options.device,
-      ...(options.threads === undefined ? {} : { threads: options.threads }),
-      ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
-    });
-    const scorer = engine;
+    if (options.engine !== undefined) {
+      if (options.model !== undefined) process.stderr.write(`note: --engine given, so the engines' own model is used and --model ${options.model} is not loaded\n`);
+      client = new EngineClient(options.engine);
+    } else {
+      const model = await resolveModel(options.model ?? "", { signal: interrupt.signal });
+      engine = await createEngine({
+        model: model.path,
+        ...(model.modelId === undefined ? {} : { modelId: model.modelId }),
+        device: options.device,
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+        ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
+      });
+    }
+    const scorer = meterTokens(engine ?? (client as EngineClient));
+    const info = await scorer.info();
+    process.stderr.write(`model ${info.modelId} (${info.dtype}, ${info.device}${client ? ` on ${options.engine}` : ", in process"}), ${samples.length} samples\n`);
     const skip = writer.existingRows;
     if (skip > 0) process.stderr.write(`resuming: ${skip} rows already in ${options.out}, scoring the remaining ${samples.length - skip}\n`);
 
@@ -62,7 +72,7 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
       ...(anchors === undefined ? {} : { anchors }),
       ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
     };
-    const progress = createProgress({ total: samples.length, already: skip, tokens: () => scorer.stats().realTokens, stream: process.stderr });
+    const progress = createProgress({ total: samples.length, already: skip, tokens: () => scorer.tokensScored, stream: process.stderr });
     const summary = createRunSummary();
     let done = skip;
     try {
@@ -81,11 +91,12 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
     }
     progress.finish();
     const seconds = (performance.now() - started) / 1000;
-    const stats = scorer.stats();
+    const tokens = scorer.tokensScored;
+    const stats = engine?.stats();
+    const fill = stats && stats.paddedTokens > 0 ? `, batch fill ${(stats.realTokens / stats.paddedTokens).toFixed(2)}` : "";
     process.stderr.write(
       `done: ${summary.rows} rows scored (${done} in ${options.out}) in ${formatDuration(seconds)}; ` +
-        `${stats.realTokens.toLocaleString("en-US")} tokens through the model, ${Math.round(stats.realTokens / seconds).toLocaleString("en-US")} tokens/s, ` +
-        `batch fill ${(stats.paddedTokens > 0 ? stats.realTokens / stats.paddedTokens : 1).toFixed(2)}\n`,
+        `${tokens.toLocaleString("en-US")} tokens scored, ${Math.round(tokens / seconds).toLocaleString("en-US")} tokens/s${fill}\n`,
     );
     const text = summary.format();
     if (text !== "") process.stderr.write(`${text}\n`);
@@ -95,6 +106,7 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
     process.off("SIGTERM", onSignal);
     await closeQuietly(writer);
     await engine?.close();
+    await client?.close();
   }
 }
 
