@@ -38,7 +38,12 @@ describe("createJsonArrayScanner", () => {
       { text: "12345", line: 5, column: 3 },
       { text: "null", line: 6, column: 3 },
     ];
-    for (const pieceLength of [1, 2, 3, 7, 64, DOCUMENT.length]) expect(scanInPieces(DOCUMENT, pieceLength)).toEqual(expected);
+    // The byte offset is where the element's text starts in the UTF-8 encoding (中文 is 6 bytes).
+    const lines = DOCUMENT.split("\n");
+    const byteOffsetOf = (line: number, column: number): number => Buffer.byteLength(`${lines.slice(0, line - 1).join("\n")}\n${lines[line - 1].slice(0, column - 1)}`, "utf8");
+    const withOffsets = expected.map((element) => ({ ...element, byteOffset: byteOffsetOf(element.line, element.column) }));
+    expect(Buffer.from(DOCUMENT, "utf8").subarray(withOffsets[1].byteOffset).toString("utf8").startsWith('{"nested"')).toBe(true);
+    for (const pieceLength of [1, 2, 3, 7, 64, DOCUMENT.length]) expect(scanInPieces(DOCUMENT, pieceLength)).toEqual(withOffsets);
     expect(JSON.parse(expected[0].text).instruction).toBe('say "hi", then \\ and é');
   });
 

@@ -7,6 +7,11 @@ export interface JsonArrayElement {
   readonly line: number;
   /** 1-based column of the element's first character. */
   readonly column: number;
+  /**
+   * UTF-8 byte offset of the element's first character from the start of the scanned text, so a
+   * reader can seek back to one element later (add the offset of the text in the file).
+   */
+  readonly byteOffset: number;
 }
 
 /** An incremental JSON syntax checker; see {@link createJsonArrayScanner}. */
@@ -85,7 +90,16 @@ function createScanner(file: string, mode: Mode, firstLine: number): JsonArraySc
   let stringIsKey = false;
   let afterBackslash = false;
   let hexLeft = 0;
-  let element: { parts: string[]; from: number; line: number; column: number } | undefined;
+  let element: { parts: string[]; from: number; line: number; column: number; byteOffset: number } | undefined;
+  // Bytes of the text before buffer[byteCursor], advanced lazily (only when an element starts and when
+  // the buffer is compacted) so that every character is measured once, not once per element.
+  let bytesBefore = 0;
+  let byteCursor = 0;
+  const byteOffsetAt = (at: number): number => {
+    if (at > byteCursor) bytesBefore += Buffer.byteLength(buffer.slice(byteCursor, at), "utf8");
+    byteCursor = at;
+    return bytesBefore;
+  };
   let completed: JsonArrayElement[] = [];
 
   const column = (): number => bufferOffset + pos - lineStart + 1;
@@ -105,7 +119,7 @@ function createScanner(file: string, mode: Mode, firstLine: number): JsonArraySc
     }
     expect = "comma-or-close";
     if (mode === "array-elements" && stack.length === 1 && element !== undefined) {
-      completed.push({ text: element.parts.join("") + buffer.slice(element.from, pos), line: element.line, column: element.column });
+      completed.push({ text: element.parts.join("") + buffer.slice(element.from, pos), line: element.line, column: element.column, byteOffset: element.byteOffset });
       element = undefined;
     }
   }
@@ -130,7 +144,7 @@ function createScanner(file: string, mode: Mode, firstLine: number): JsonArraySc
   }
 
   function beginValue(code: number, final: boolean): boolean {
-    if (mode === "array-elements" && stack.length === 1) element = { parts: [], from: pos, line, column: column() };
+    if (mode === "array-elements" && stack.length === 1) element = { parts: [], from: pos, line, column: column(), byteOffset: byteOffsetAt(pos) };
     if (code === OPEN_BRACE || code === OPEN_BRACKET) {
       stack.push(code);
       pos++;
@@ -258,9 +272,11 @@ function createScanner(file: string, mode: Mode, firstLine: number): JsonArraySc
       element.parts.push(buffer.slice(element.from, pos));
       element.from = 0;
     }
+    if (mode === "array-elements") byteOffsetAt(pos);
     buffer = buffer.slice(pos);
     bufferOffset += pos;
     pos = 0;
+    byteCursor = 0;
   }
 
   return {

@@ -2,7 +2,7 @@ import { DataError } from "./data-error.js";
 import { createJsonArrayScanner, findJsonSyntaxError } from "./json-scanner.js";
 import { readParquetRecords } from "./read-parquet.js";
 import type { InputFormat } from "./sample.js";
-import { readUtf8Chunks } from "./utf8-text.js";
+import { readUtf8ChunksAt } from "./utf8-text.js";
 
 /** A record as stored in the file, before it is mapped to samples. */
 export interface RawRecord {
@@ -14,6 +14,11 @@ export interface RawRecord {
   readonly line?: number;
   /** JSONL: the line's text without its line ending. */
   readonly raw?: string;
+  /**
+   * JSON, JSONL: byte offset in the file of the record's first byte (the line's start for JSONL), so
+   * the record can be read again alone (`openSampleLocator`).
+   */
+  readonly offset?: number;
 }
 
 /**
@@ -41,22 +46,34 @@ export async function* readJsonlRecords(file: string): AsyncGenerator<RawRecord>
   let line = 0;
   let recordIndex = 0;
   let pending: string[] = [];
+  // Byte offsets: `byte` is the file offset of chunk[start], `lineOffset` that of the current line.
+  let byte = 0;
+  let lineOffset = 0;
   const parse = (text: string): RawRecord | undefined => {
     line++;
     const content = text.endsWith("\r") ? text.slice(0, -1) : text;
     if (content.trim() === "") return undefined;
-    return { record: parseJsonLine(file, content, line), recordIndex: recordIndex++, line, raw: content };
+    return { record: parseJsonLine(file, content, line), recordIndex: recordIndex++, line, raw: content, offset: lineOffset };
   };
-  for await (const chunk of readUtf8Chunks(file)) {
+  for await (const { text: chunk, byteOffset } of readUtf8ChunksAt(file)) {
+    byte = byteOffset;
     let start = 0;
     for (let end = chunk.indexOf("\n"); end !== -1; end = chunk.indexOf("\n", start)) {
-      pending.push(chunk.slice(start, end));
+      const piece = chunk.slice(start, end);
+      if (pending.length === 0) lineOffset = byte;
+      byte += Buffer.byteLength(piece, "utf8") + 1;
+      pending.push(piece);
       const record = parse(pending.join(""));
       pending = [];
       start = end + 1;
       if (record !== undefined) yield record;
     }
-    if (start < chunk.length) pending.push(chunk.slice(start));
+    if (start < chunk.length) {
+      const piece = chunk.slice(start);
+      if (pending.length === 0) lineOffset = byte;
+      byte += Buffer.byteLength(piece, "utf8");
+      pending.push(piece);
+    }
   }
   if (pending.length > 0) {
     const record = parse(pending.join(""));
@@ -80,10 +97,12 @@ function parseJsonLine(file: string, text: string, line: number): unknown {
 export async function* readJsonArrayRecords(file: string): AsyncGenerator<RawRecord> {
   const scanner = createJsonArrayScanner(file);
   let recordIndex = 0;
-  for await (const chunk of readUtf8Chunks(file)) {
-    for (const element of scanner.push(chunk)) {
+  let textStart: number | undefined; // file offset of the scanned text (3 after a byte-order mark)
+  for await (const { text, byteOffset } of readUtf8ChunksAt(file)) {
+    textStart ??= byteOffset;
+    for (const element of scanner.push(text)) {
       // The scanner has checked the syntax, so JSON.parse cannot fail here.
-      yield { record: JSON.parse(element.text) as unknown, recordIndex: recordIndex++, line: element.line };
+      yield { record: JSON.parse(element.text) as unknown, recordIndex: recordIndex++, line: element.line, offset: textStart + element.byteOffset };
     }
   }
   scanner.end();

@@ -3,7 +3,7 @@ import { DataError } from "./data-error.js";
 import { detectInputFormat } from "./input-format.js";
 import { readRecords } from "./read-records.js";
 import { alpacaSample, asRecordObject, type RecordPlace } from "./record-fields.js";
-import { resolveFieldMapping, type FieldMapping, type InputFormat, type SourcedSample } from "./sample.js";
+import { resolveFieldMapping, type FieldMapping, type InputFormat, type ResolvedFieldMapping, type Sample, type SourcedSample } from "./sample.js";
 
 /** Options of {@link readSamples}: the field mapping and the input format (default `auto`). */
 export interface ReadSamplesOptions extends FieldMapping {
@@ -40,17 +40,33 @@ export async function* readSamples(file: string, options: ReadSamplesOptions = {
   const mapping = resolveFieldMapping(options);
   let index = 0;
   let records = 0;
-  for await (const { record, recordIndex, line, raw } of readRecords(file, format)) {
+  for await (const { record, recordIndex, line, raw, offset } of readRecords(file, format)) {
     records++;
     const place: RecordPlace = line === undefined ? { file, row: recordIndex } : { file, line, row: recordIndex };
-    const object = asRecordObject(record, place);
-    const origin = { recordIndex, record, ...(line !== undefined ? { line } : {}), ...(raw !== undefined ? { raw } : {}) };
-    if (isConversation(object, mapping)) {
-      for (const { sample, turn } of conversationSamples(object, mapping, place)) yield { sample, index: index++, turn, ...origin };
-    } else {
-      yield { sample: alpacaSample(object, mapping, place), index: index++, ...origin };
+    const origin = { recordIndex, record, ...(line !== undefined ? { line } : {}), ...(raw !== undefined ? { raw } : {}), ...(offset !== undefined ? { offset } : {}) };
+    for (const { sample, turn } of samplesOfRecord(record, mapping, place)) {
+      yield { sample, index: index++, ...(turn !== undefined ? { turn } : {}), ...origin };
     }
   }
   if (records === 0) throw new DataError("invalid-input", format === "parquet" ? "the file has no rows" : "the file has no records", { file });
   if (index === 0) throw new DataError("invalid-input", "no samples to score: no conversation has an assistant turn after a user message", { file });
+}
+
+/** One sample of a record; `turn` is set for conversation turns. */
+export interface RecordSample {
+  readonly sample: Sample;
+  readonly turn?: number;
+}
+
+/**
+ * The samples of one parsed record, in order: one for an Alpaca-style record, one per scored assistant
+ * turn for a conversation. Shared by {@link readSamples} and the random-access reader so that a sample
+ * read again is identical to the one streamed.
+ *
+ * @throws DataError naming the place and the field of a bad record.
+ */
+export function samplesOfRecord(record: unknown, mapping: ResolvedFieldMapping, place: RecordPlace): RecordSample[] {
+  const object = asRecordObject(record, place);
+  if (isConversation(object, mapping)) return conversationSamples(object, mapping, place);
+  return [{ sample: alpacaSample(object, mapping, place) }];
 }

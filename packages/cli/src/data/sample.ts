@@ -58,4 +58,9 @@ export interface SourcedSample {
   readonly record: unknown;
   /** JSONL: the record's original line text (without BOM or line ending), for byte-exact subsets. */
   readonly raw?: string;
+  /**
+   * JSON, JSONL: byte offset in the file of the record's first byte, so the record can be read again
+   * on its own (`openSampleLocator`); Parquet records are found by {@link recordIndex}.
+   */
+  readonly offset?: number;
 }

@@ -18,12 +18,30 @@ const NEWLINE = 0x0a;
  * @throws DataError `unreadable` when the file cannot be read, `invalid-input` on invalid UTF-8.
  */
 export async function* readUtf8Chunks(file: string): AsyncGenerator<string> {
+  for await (const { text } of readUtf8ChunksAt(file)) yield text;
+}
+
+/** A decoded chunk of a UTF-8 file and the file offset of its first byte. */
+export interface Utf8Chunk {
+  readonly text: string;
+  /** Byte offset in the file of `text[0]` (3 for the first chunk of a file with a byte-order mark). */
+  readonly byteOffset: number;
+}
+
+/**
+ * {@link readUtf8Chunks} with each chunk's byte offset, so readers can note where a record starts and
+ * come back to it later with a positional read (one-shot partners of a streamed `score`).
+ *
+ * @throws DataError as {@link readUtf8Chunks}.
+ */
+export async function* readUtf8ChunksAt(file: string): AsyncGenerator<Utf8Chunk> {
   const stream = createReadStream(file, { highWaterMark: CHUNK_BYTES });
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let carry: Buffer = Buffer.alloc(0);
   let linesBefore = 0;
   let previous: Buffer = Buffer.alloc(0);
   let first = true;
+  let consumed = 0; // bytes of the file decoded so far
   try {
     for await (const read of stream as AsyncIterable<Buffer>) {
       const bytes = carry.length === 0 ? read : Buffer.concat([carry, read]);
@@ -38,9 +56,14 @@ export async function* readUtf8Chunks(file: string): AsyncGenerator<string> {
       }
       linesBefore += countNewlines(complete);
       previous = complete;
-      if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      let byteOffset = consumed;
+      consumed += complete.length;
+      if (first && text.charCodeAt(0) === 0xfeff) {
+        text = text.slice(1);
+        byteOffset += 3; // U+FEFF is three bytes in UTF-8
+      }
       first = false;
-      if (text.length > 0) yield text;
+      if (text.length > 0) yield { text, byteOffset };
     }
   } catch (error: unknown) {
     if (error instanceof DataError) throw error;

@@ -4,12 +4,13 @@ import {
   METRIC_NAMES,
   loadTemplateSetFile,
   scoreSamples,
-  taskIndexOfSamples,
   type MetricName,
   type Sample,
   type ScoreOptions,
 } from "@sftscore/metrics";
 import { readSamples } from "../../data/read-samples.js";
+import { indexSamples, openSampleLocator, type SampleIndex, type SampleLocator } from "../../data/sample-locator.js";
+import type { FieldMapping } from "../../data/sample.js";
 import { openRowWriter, type RowWriter } from "../../data/write-rows.js";
 import { ExitCode, UsageError } from "../../exit-codes.js";
 import { fieldMappingOf } from "../../options/field-options.js";
@@ -25,6 +26,7 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
   const writer = await openRowWriter(options.out, { resume: options.resume === true, overwrite: options.overwrite === true });
   let engine: Engine | undefined;
   let client: EngineClient | undefined;
+  let locator: SampleLocator | undefined;
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
   process.once("SIGINT", onSignal);
@@ -32,11 +34,23 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
   const started = performance.now();
   try {
     // A first pass validates the whole file (bad rows fail before any scoring) and gives the total
-    // and the task membership one-shot partners are drawn from.
-    const samples = await readAll(options);
-    if (writer.existingRows > samples.length) {
-      throw new UsageError(`${options.out} already has ${writer.existingRows} rows but ${options.data} has only ${samples.length} samples: it is not this input's output`);
+    // and, when one-shot partners come from the input itself, the task membership they are drawn from
+    // and where to re-read them: small integers per sample, so the input is never held in memory.
+    const partners = metrics.includes("oneshot_validity") && options.anchors === undefined;
+    const mapping = fieldMappingOf(options);
+    let input: SampleIndex;
+    try {
+      input = await indexSamples(options.data, mapping, { partners, signal: interrupt.signal });
+    } catch (error) {
+      if (!interrupt.signal.aborted) throw error;
+      process.stderr.write("interrupted while reading the input, before any scoring\n");
+      return ExitCode.failure;
     }
+    const total = input.sampleCount;
+    if (writer.existingRows > total) {
+      throw new UsageError(`${options.out} already has ${writer.existingRows} rows but ${options.data} has only ${total} samples: it is not this input's output`);
+    }
+    if (input.locations !== undefined) locator = await openSampleLocator(options.data, input.locations, mapping);
     const anchors = options.anchors === undefined ? undefined : await readAll({ ...options, data: options.anchors });
     if (options.engine !== undefined) {
       if (options.model !== undefined) process.stderr.write(`note: --engine given, so the engines' own model is used and --model ${options.model} is not loaded\n`);
@@ -53,9 +67,9 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
     }
     const scorer = meterTokens(engine ?? (client as EngineClient));
     const info = await scorer.info();
-    process.stderr.write(`model ${info.modelId} (${info.dtype}, ${info.device}${client ? ` on ${options.engine}` : ", in process"}), ${samples.length} samples\n`);
+    process.stderr.write(`model ${info.modelId} (${info.dtype}, ${info.device}${client ? ` on ${options.engine}` : ", in process"}), ${total} samples\n`);
     const skip = writer.existingRows;
-    if (skip > 0) process.stderr.write(`resuming: ${skip} rows already in ${options.out}, scoring the remaining ${samples.length - skip}\n`);
+    if (skip > 0) process.stderr.write(`resuming: ${skip} rows already in ${options.out}, scoring the remaining ${total - skip}\n`);
 
     const scoreOptions: ScoreOptions = {
       metrics,
@@ -66,17 +80,17 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
       oneshotPartners: options.oneshotK,
       seed: options.seed,
       firstIndex: skip,
-      taskIndex: taskIndexOfSamples(samples),
-      sampleAt: (index) => samples[index],
+      ...(input.taskIndex === undefined ? {} : { taskIndex: input.taskIndex }),
+      ...(locator === undefined ? {} : { sampleAt: locator.sampleAt }),
       signal: interrupt.signal,
       ...(anchors === undefined ? {} : { anchors }),
       ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
     };
-    const progress = createProgress({ total: samples.length, already: skip, tokens: () => scorer.tokensScored, stream: process.stderr });
+    const progress = createProgress({ total, already: skip, tokens: () => scorer.tokensScored, stream: process.stderr });
     const summary = createRunSummary();
     let done = skip;
     try {
-      for await (const row of scoreSamples(samples.slice(skip), scorer, scoreOptions)) {
+      for await (const row of scoreSamples(samplesFrom(options.data, mapping, skip), scorer, scoreOptions)) {
         await writer.write(row as unknown as Record<string, unknown>);
         summary.add(row);
         progress.update(++done);
@@ -84,7 +98,7 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
     } catch (error) {
       progress.finish();
       if (interrupt.signal.aborted) {
-        process.stderr.write(`interrupted: ${done} of ${samples.length} rows are in ${options.out}; rerun with --resume to finish\n`);
+        process.stderr.write(`interrupted: ${done} of ${total} rows are in ${options.out}; rerun with --resume to finish\n`);
         return ExitCode.failure;
       }
       throw error;
@@ -105,11 +119,18 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await closeQuietly(writer);
+    await locator?.close();
     await engine?.close();
     await client?.close();
   }
 }
 
+/** The second pass: the input's samples from index `skip` on (the rows a resumed run still lacks). */
+async function* samplesFrom(file: string, mapping: FieldMapping, skip: number): AsyncGenerator<Sample> {
+  for await (const { sample, index } of readSamples(file, mapping)) if (index >= skip) yield sample;
+}
+
+/** Reads a small file (the anchors) into memory. */
 async function readAll(options: Pick<ScoreCommandOptions, "data" | "instructionField" | "inputField" | "outputField" | "idField" | "taskField">): Promise<Sample[]> {
   const samples: Sample[] = [];
   for await (const sourced of readSamples(options.data, fieldMappingOf(options))) {
