@@ -94,7 +94,9 @@ export function renderMarkdown(summary: Summary, context: ReportContext): string
       ? `**Measured under load:** other processes used up to ${percent(summary.maxOtherCpuShare)} of the cores during the passes reported (column "other CPU"); those times are slower than on a quiet machine, and ratios between passes under different load are skewed.`
       : `Quiet during the passes reported: other processes used at most ${percent(summary.maxOtherCpuShare)} of the cores.`,
     summary.maxChurnOtherCpuShare > CONTENTION_WARNING ? `During the shape-churn rounds they used up to ${percent(summary.maxChurnOtherCpuShare)} (per round below).` : "",
-  ].join(" ");
+  ]
+    .filter((sentence) => sentence !== "")
+    .join(" ");
   return `
 ## Engine: scoring throughput on CPU (\`packages/engine/bench/engine-bench.ts\`)
 
