@@ -1,13 +1,11 @@
 import type { Argv, CommandModule } from "yargs";
-import { DEVICES, type Device } from "@sftscore/engine";
 import { lazyHandler, type BuilderArgs, type BuiltOptions } from "../../lazy-handler.js";
+import { withEngineOptions } from "../../options/engine-options.js";
 
 const builder = (y: Argv) =>
-  y
+  withEngineOptions(y, "for --model")
     .option("model", { type: "string", describe: "Model directory, `demo`, or a Hub id (org/name[@revision]) to load in process" })
     .option("engine", { type: "string", describe: "A running engine (`sftscore serve`) to ask over gRPC: host:port" })
-    .option("device", { choices: DEVICES, default: "cpu" as Device, describe: "Execution device for --model" })
-    .option("threads", { type: "number", describe: "ONNX Runtime threads for --model (default: all cores)" })
     .option("throughput", { type: "boolean", default: true, describe: "Measure tokens/s on a short synthetic batch (--model only; --no-throughput skips it)" })
     .option("timeout-ms", { type: "number", default: 10_000, describe: "Deadline of the GetModelInfo call (--engine)" })
     .option("json", { type: "boolean", default: false, describe: "Print one JSON object instead of text" })

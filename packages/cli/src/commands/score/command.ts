@@ -1,10 +1,11 @@
 import type { Argv, CommandModule } from "yargs";
 import { lazyHandler, type BuilderArgs, type BuiltOptions } from "../../lazy-handler.js";
+import { withEngineOptions } from "../../options/engine-options.js";
 import { withFieldOptions } from "../../options/field-options.js";
 
 const builder = (y: Argv) =>
   withFieldOptions(
-    y
+    withEngineOptions(y, "when scoring in process")
       .positional("data", { type: "string", demandOption: true, describe: "Alpaca JSON array, JSONL or Parquet (ShareGPT/messages conversations too)" })
       .option("model", { type: "string", describe: "Model directory, a Hugging Face Hub id (org/name[@rev], downloaded once) or `demo` for the built-in test model" })
       .option("engine", { type: "string", describe: "Score on running engines instead of in process: host:port[,host:port...] (`sftscore serve`, or a load balancer in front of several)" })
@@ -22,8 +23,6 @@ const builder = (y: Argv) =>
       .option("ifd-variant", { choices: ["perplexity-ratio", "loss-ratio"] as const, default: "perplexity-ratio" as const, describe: "IFD as a ratio of perplexities (the seed) or of mean losses (Cherry LLM)" })
       .option("rifd-template", { choices: ["seed", "selective-reflection"] as const, default: "seed" as const, describe: "r-IFD prompt" })
       .option("max-length", { type: "number", describe: "Truncate sequences to N tokens (default: the model's maximum)" })
-      .option("device", { choices: ["cpu", "cuda"] as const, default: "cpu" as const })
-      .option("threads", { type: "number", describe: "ONNX Runtime threads (default: all cores)" })
       .option("max-batch-tokens", { type: "number", describe: "Token budget per model run" })
       .option("resume", { type: "boolean", describe: "Continue a killed run: keep the rows in --out and score the rest" })
       .option("overwrite", { type: "boolean", describe: "Replace an existing --out file" }),

@@ -1,9 +1,9 @@
 import type { Argv, CommandModule } from "yargs";
-import { DEVICES, type Device } from "@sftscore/engine";
 import { lazyHandler, type BuilderArgs, type BuiltOptions } from "../../lazy-handler.js";
+import { withEngineOptions } from "../../options/engine-options.js";
 
 const builder = (y: Argv) =>
-  y
+  withEngineOptions(y, "per worker")
     .option("model", { type: "string", demandOption: true, describe: "Model directory (Hugging Face layout: model.onnx, config.json, tokenizer.json), a Hub id (org/name[@rev]) or `demo`" })
     .option("port", { type: "number", demandOption: true, describe: "gRPC port; 0 picks a free one (printed when listening)" })
     .option("host", {
@@ -11,8 +11,6 @@ const builder = (y: Argv) =>
       default: "127.0.0.1",
       describe: "Address to bind. There is no TLS or auth token yet: bind anything but loopback only on a trusted network",
     })
-    .option("device", { choices: DEVICES, default: "cpu" as Device, describe: "Execution device (cuda needs onnxruntime-node's CUDA binaries)" })
-    .option("threads", { type: "number", describe: "ONNX Runtime intra-op threads per worker (default: all cores)" })
     .option("workers", { type: "number", default: 1, describe: "Session worker threads, each with its own copy of the model" })
     .option("max-batch-tokens", { type: "number", describe: "Rows x padded length per model run (default: max(8192, model max length))" })
     .option("max-scored-tokens", { type: "number", describe: "Scored positions per model run (default: keeps the loss head near 2 GB)" })
