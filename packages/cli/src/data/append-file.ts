@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { mkdir, open, stat, truncate, type FileHandle } from "node:fs/promises";
+import { mkdir, open, rm, stat, truncate, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { CSV_QUOTE } from "./csv-write.js";
 import { DataError, describeSystemError } from "./data-error.js";
@@ -13,12 +13,17 @@ export interface AppendFile {
   readonly existingRecords: number;
   /** The file's first complete record, when there is one (the CSV header). */
   readonly firstRecord: string | undefined;
+  /** Whether anything has been appended since the file was opened. */
+  readonly appended: boolean;
   /**
    * Appends text that holds whole records, with one `write` so a killed process leaves whole
    * records or, at worst, a partial last one that the next resume drops. Writes run in call order.
    */
   append(text: string): Promise<void>;
-  /** Flushes to disk (fsync) and closes. Safe to call twice. */
+  /**
+   * Flushes to disk (fsync) and closes. A file this open created and nothing was appended to is
+   * removed, so a run that fails before its first record leaves no output behind. Safe to call twice.
+   */
   close(): Promise<void>;
 }
 
@@ -27,7 +32,10 @@ export interface AppendFileOptions {
   readonly syntax: RecordSyntax;
   /** Keep the complete records of an existing file and append after them. */
   readonly resume?: boolean;
-  /** Replace an existing file. Ignored with `resume`, which never destroys data. */
+  /**
+   * Replace an existing file: it is emptied by the first append, so a run that fails before writing
+   * anything leaves the old content intact. Ignored with `resume`, which never destroys data.
+   */
   readonly overwrite?: boolean;
   /** Names the flags in the refusal message. */
   readonly existsHint?: string;
@@ -43,14 +51,15 @@ const QUOTE = CSV_QUOTE.charCodeAt(0);
  * - New or empty file: starts empty.
  * - Existing content with `resume`: a trailing partial record (from a killed run) is truncated away
  *   and the complete records are counted.
- * - Existing content with `overwrite`: truncated to empty.
+ * - Existing content with `overwrite`: kept until the first append, which truncates it.
  * - Existing content otherwise: refused.
  *
  * @throws DataError `output-exists` when refused; `unwritable` when the path cannot be created,
  *   opened or truncated.
  */
 export async function openAppendFile(path: string, options: AppendFileOptions): Promise<AppendFile> {
-  const size = (await outputFileSize(path)) ?? 0;
+  const found = await outputFileSize(path);
+  const size = found ?? 0;
   let existing: RecordScan = { records: 0, completeBytes: 0, firstRecord: undefined };
   if (size > 0) {
     if (options.resume) {
@@ -61,17 +70,27 @@ export async function openAppendFile(path: string, options: AppendFileOptions): 
       throw new DataError("output-exists", `the output file already exists and is not empty; ${hint}`, { file: path });
     }
   }
-  const handle = await openForAppend(path, size > 0 && !options.resume);
-  return createAppendFile(path, handle, existing);
+  const handle = await openForAppend(path);
+  return createAppendFile(path, handle, existing, { created: found === undefined, replace: size > 0 && !options.resume });
 }
 
-function createAppendFile(path: string, handle: FileHandle, existing: RecordScan): AppendFile {
+/** How the file was found: `created` by this open, or holding content to `replace` at the first append. */
+interface OpenedAs {
+  readonly created: boolean;
+  readonly replace: boolean;
+}
+
+function createAppendFile(path: string, handle: FileHandle, existing: RecordScan, opened: OpenedAs): AppendFile {
   let queue: Promise<void> = Promise.resolve();
   let failure: DataError | undefined;
   let closed = false;
+  let appended = false;
   const writeAll = async (bytes: Buffer): Promise<void> => {
     if (failure !== undefined) throw failure;
     try {
+      // O_APPEND writes go to the new end, so emptying the file here is all that replacing takes.
+      if (!appended && opened.replace) await handle.truncate(0);
+      appended = true;
       // A regular-file write is whole unless the disk fills; loop for that case rather than lose a tail.
       for (let offset = 0; offset < bytes.length; ) offset += (await handle.write(bytes, offset)).bytesWritten;
     } catch (error: unknown) {
@@ -83,6 +102,9 @@ function createAppendFile(path: string, handle: FileHandle, existing: RecordScan
   return {
     existingRecords: existing.records,
     firstRecord: existing.firstRecord,
+    get appended() {
+      return appended;
+    },
     append(text: string): Promise<void> {
       const bytes = Buffer.from(text, "utf8");
       const done = queue.then(() => writeAll(bytes));
@@ -93,6 +115,11 @@ function createAppendFile(path: string, handle: FileHandle, existing: RecordScan
       if (closed) return;
       closed = true;
       await queue;
+      if (opened.created && !appended) {
+        await handle.close();
+        await rm(path, { force: true });
+        return;
+      }
       try {
         await handle.sync();
       } catch (error: unknown) {
@@ -124,10 +151,10 @@ export async function outputFileSize(path: string): Promise<number | undefined> 
   }
 }
 
-async function openForAppend(path: string, replace: boolean): Promise<FileHandle> {
+async function openForAppend(path: string): Promise<FileHandle> {
   try {
     await mkdir(dirname(path), { recursive: true });
-    return await open(path, replace ? "w" : "a");
+    return await open(path, "a");
   } catch (error: unknown) {
     throw new DataError("unwritable", `cannot write the output file: ${describeSystemError(error)}`, { file: path }, { cause: error });
   }

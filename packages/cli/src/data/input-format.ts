@@ -22,10 +22,13 @@ export function inputFormatOfExtension(file: string): InputFormat | undefined {
  * Lines; otherwise the first character decides, `[` a JSON array and `{` JSON Lines, so `.json` files
  * that hold JSON Lines (common on dataset hubs) are read correctly.
  *
+ * `contents` names what the file should hold (`samples`, `result rows`) in the message for an empty
+ * file, `data.jsonl: the file is empty: no samples`, so the user sees what is missing at once.
+ *
  * @throws DataError `unreadable` (missing file, a directory), `invalid-input` (empty, whitespace only,
  *   not Parquet despite the extension, or content of no known format).
  */
-export async function detectInputFormat(file: string, requested: InputFormat | "auto" = "auto"): Promise<InputFormat> {
+export async function detectInputFormat(file: string, requested: InputFormat | "auto" = "auto", contents = "records"): Promise<InputFormat> {
   let handle: FileHandle;
   try {
     handle = await open(file, "r");
@@ -34,7 +37,7 @@ export async function detectInputFormat(file: string, requested: InputFormat | "
   }
   try {
     const first = await readAt(handle, file, 0, SNIFF_BYTES);
-    if (first.length === 0) throw new DataError("invalid-input", "the file is empty", { file });
+    if (first.length === 0) throw new DataError("invalid-input", `the file is empty: no ${contents}`, { file });
     const magic = first.subarray(0, 4).toString("latin1") === PARQUET_MAGIC;
     const byExtension = inputFormatOfExtension(file);
     if (requested === "parquet" || (requested === "auto" && (magic || byExtension === "parquet"))) {
@@ -42,7 +45,7 @@ export async function detectInputFormat(file: string, requested: InputFormat | "
       return "parquet";
     }
     const firstChar = await firstTextCharacter(handle, file, first);
-    if (firstChar === undefined) throw new DataError("invalid-input", "the file is empty (only whitespace)", { file });
+    if (firstChar === undefined) throw new DataError("invalid-input", `the file holds only whitespace: no ${contents}`, { file });
     if (requested !== "auto") return requested;
     if (byExtension === "jsonl") return "jsonl";
     if (firstChar === "[") return "json";

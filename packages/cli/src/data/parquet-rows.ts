@@ -23,7 +23,8 @@ export function parquetJournalPath(path: string): string {
  *
  * Column types are inferred from all rows at `close()`: integers INT32 (INT64 beyond that range),
  * other numbers DOUBLE, booleans BOOLEAN, strings STRING, arrays, objects and mixed columns JSON;
- * every column is nullable. No file is written when there are no rows at all.
+ * every column is nullable. No file is written when there are no rows at all, and a writer closed
+ * without a row (a run that failed before scoring) leaves an existing file and journal untouched.
  *
  * @throws DataError as `openRowWriter`; `output-exists` also when a journal from another run exists.
  */
@@ -48,7 +49,8 @@ export async function openParquetRowWriter(path: string, options: RowWriterOptio
       if (closed) return;
       closed = true;
       await journal.close();
-      await writeParquetFromJournal(path, journalPath);
+      // A run that wrote no row leaves the output as it found it; rows kept from a resumed run are written.
+      if (journal.appended || existingRows > 0) await writeParquetFromJournal(path, journalPath);
     },
   };
 }

@@ -70,7 +70,7 @@ export async function openResultRows(file: string, options: OpenResultRowsOption
     case "parquet":
       return openParquetResults(file);
     case "jsonl": {
-      const format = await detectInputFormat(file);
+      const format = await detectInputFormat(file, "auto", "result rows");
       if (format === "parquet") return openParquetResults(file);
       return openJsonResults(file, format === "json" ? readJsonArrayRecords(file) : readJsonlRecords(file));
     }

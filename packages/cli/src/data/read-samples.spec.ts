@@ -135,7 +135,7 @@ describe("readSamples: encodings and line endings", () => {
   it("fails on invalid UTF-8 with the line and column of the broken character", async () => {
     const bytes = Buffer.concat([Buffer.from('{"instruction": "a", "output": "b"}\n{"instruction": "中'), Buffer.from([0xe4, 0xb8]), Buffer.from('", "output": "b"}\n')]);
     const error = await failure(await fileWith("bad.jsonl", bytes));
-    expect(error.message).toBe(`${error.file}:2:19: invalid UTF-8 (e4 b8); the file must be UTF-8 encoded`);
+    expect(error.message).toBe(`${error.file}:2:19: invalid UTF-8 (e4 b8 at byte offset 56); the file must be UTF-8 encoded`);
     expect([error.code, error.line, error.column]).toEqual(["invalid-input", 2, 19]);
   });
 
@@ -143,23 +143,23 @@ describe("readSamples: encodings and line endings", () => {
     const padding = `[\n${`  {"instruction": "pad", "output": "${"p".repeat(1000)}"},\n`.repeat(400)}`;
     const bytes = Buffer.concat([Buffer.from(`${padding}  {"instruction": "`), Buffer.from([0xff]), Buffer.from('", "output": "x"}\n]\n')]);
     const error = await failure(await fileWith("bad.json", bytes));
-    expect(error.message).toBe(`${error.file}:402:20: invalid UTF-8 (ff); the file must be UTF-8 encoded`);
+    expect(error.message).toBe(`${error.file}:402:20: invalid UTF-8 (ff at byte offset ${Buffer.byteLength(padding) + 19}); the file must be UTF-8 encoded`);
   });
 
   it("fails on a file cut inside a character", async () => {
     const bytes = Buffer.concat([Buffer.from('{"instruction": "a", "output": "b"}\n{"x": "'), Buffer.from([0xe4, 0xb8])]);
-    expect((await failure(await fileWith("cut.jsonl", bytes))).message).toMatch(/cut\.jsonl:2:8: invalid UTF-8 \(e4 b8\)/);
+    expect((await failure(await fileWith("cut.jsonl", bytes))).message).toMatch(/cut\.jsonl:2:8: invalid UTF-8 \(e4 b8 at byte offset 43\)/);
   });
 });
 
 describe("readSamples: bad input", () => {
   it.each([
-    ["empty.jsonl", "", "the file is empty"],
-    ["empty.json", "", "the file is empty"],
-    ["empty.parquet", "", "the file is empty"],
-    ["blank.jsonl", "\n  \r\n\n", "the file is empty (only whitespace)"],
-    ["bom-only.json", "\ufeff", "the file is empty (only whitespace)"],
-    ["none.json", "[]\n", "the file has no records"],
+    ["empty.jsonl", "", "the file is empty: no samples"],
+    ["empty.json", "", "the file is empty: no samples"],
+    ["empty.parquet", "", "the file is empty: no samples"],
+    ["blank.jsonl", "\n  \r\n\n", "the file holds only whitespace: no samples"],
+    ["bom-only.json", "\ufeff", "the file holds only whitespace: no samples"],
+    ["none.json", "[]\n", "the file has no records: no samples"],
     ["fake.parquet", "instruction,output\n", "not a Parquet file (it does not start with PAR1)"],
     ["data.csv", "instruction,output\n", "cannot tell the format: expected a JSON array, JSON Lines or Parquet file"],
   ])("%s: %s", async (name, content, message) => {

@@ -36,7 +36,7 @@ export interface ReadSamplesOptions extends FieldMapping {
  *   and a missing, null or mistyped field (with line or row and the field's name).
  */
 export async function* readSamples(file: string, options: ReadSamplesOptions = {}): AsyncGenerator<SourcedSample> {
-  const format = await detectInputFormat(file, options.format ?? "auto");
+  const format = await detectInputFormat(file, options.format ?? "auto", "samples");
   const mapping = resolveFieldMapping(options);
   let index = 0;
   let records = 0;
@@ -48,7 +48,7 @@ export async function* readSamples(file: string, options: ReadSamplesOptions = {
       yield { sample, index: index++, ...(turn !== undefined ? { turn } : {}), ...origin };
     }
   }
-  if (records === 0) throw new DataError("invalid-input", format === "parquet" ? "the file has no rows" : "the file has no records", { file });
+  if (records === 0) throw new DataError("invalid-input", `${format === "parquet" ? "the file has no rows" : "the file has no records"}: no samples`, { file });
   if (index === 0) throw new DataError("invalid-input", "no samples to score: no conversation has an assistant turn after a user message", { file });
 }
 

@@ -52,7 +52,7 @@ export async function* readUtf8ChunksAt(file: string): AsyncGenerator<Utf8Chunk>
       try {
         text = decoder.decode(complete);
       } catch {
-        throw invalidUtf8(file, complete, linesBefore);
+        throw invalidUtf8(file, complete, { linesBefore, bytesBefore: consumed });
       }
       linesBefore += countNewlines(complete);
       previous = complete;
@@ -72,7 +72,9 @@ export async function* readUtf8ChunksAt(file: string): AsyncGenerator<Utf8Chunk>
     stream.destroy();
   }
   // A sequence cut off by the end of the file; the previous chunk gives its line's start for the column.
-  if (carry.length > 0) throw invalidUtf8(file, Buffer.concat([previous, carry]), linesBefore - countNewlines(previous));
+  if (carry.length > 0) {
+    throw invalidUtf8(file, Buffer.concat([previous, carry]), { linesBefore: linesBefore - countNewlines(previous), bytesBefore: consumed - previous.length });
+  }
 }
 
 /** The offset after the last complete UTF-8 character (an incomplete final sequence is left out). */
@@ -93,8 +95,19 @@ function countNewlines(bytes: Uint8Array): number {
   return count;
 }
 
-/** Finds the first invalid sequence in `bytes` (which follow `linesBefore` complete lines). */
-function invalidUtf8(file: string, bytes: Uint8Array, linesBefore: number): DataError {
+/** Where a decoded stretch of bytes starts in its file. */
+interface StretchStart {
+  /** Complete lines before it. */
+  readonly linesBefore: number;
+  /** Its byte offset in the file. */
+  readonly bytesBefore: number;
+}
+
+/**
+ * Finds the first invalid sequence in `bytes`. The message gives the byte offset as well as the
+ * column, because a hex editor (the tool to inspect a stray byte) counts bytes, not characters.
+ */
+function invalidUtf8(file: string, bytes: Uint8Array, { linesBefore, bytesBefore }: StretchStart): DataError {
   const failing = firstInvalidOffset(bytes);
   const bad = sequenceStart(bytes, failing);
   const lineStart = bytes.lastIndexOf(NEWLINE, bad - 1) + 1;
@@ -102,7 +115,8 @@ function invalidUtf8(file: string, bytes: Uint8Array, linesBefore: number): Data
   const prefix = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(lineStart, bad));
   const column = prefix.length + 1;
   const shown = Array.from(bytes.subarray(bad, Math.max(bad + 1, failing)), (byte) => byte.toString(16).padStart(2, "0")).join(" ");
-  return new DataError("invalid-input", `invalid UTF-8 (${shown}); the file must be UTF-8 encoded`, { file, line, column });
+  const detail = `invalid UTF-8 (${shown} at byte offset ${bytesBefore + bad}); the file must be UTF-8 encoded`;
+  return new DataError("invalid-input", detail, { file, line, column });
 }
 
 /**

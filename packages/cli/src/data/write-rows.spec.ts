@@ -78,6 +78,27 @@ describe("openRowWriter: format and safety", () => {
     expect(await readFile(empty, "utf8")).toBe(jsonl(ROWS.slice(0, 1)));
   });
 
+  it("leaves the path as it found it when closed before the first row: no new file, old content kept", async () => {
+    const dir = await tempDir();
+    for (const format of ["jsonl", "csv", "parquet"]) {
+      await (await openRowWriter(path.join(dir, "new", `results.${format}`))).close();
+      await (await openRowWriter(path.join(dir, `resumed.${format}`), { resume: true })).close();
+    }
+    expect(await readdir(dir)).toEqual(["new"]);
+    expect(await readdir(path.join(dir, "new"))).toEqual([]);
+
+    const kept = path.join(dir, "kept.jsonl");
+    await writeFile(kept, jsonl(ROWS.slice(0, 1)));
+    await (await openRowWriter(kept, { overwrite: true })).close();
+    expect(await readFile(kept, "utf8")).toBe(jsonl(ROWS.slice(0, 1)));
+    const parquet = path.join(dir, "kept.parquet");
+    await writeAll(parquet, ROWS.slice(0, 1));
+    const before = await readFile(parquet);
+    await (await openRowWriter(parquet, { overwrite: true })).close();
+    expect(await readFile(parquet)).toEqual(before);
+    expect(existsSync(parquetJournalPath(parquet))).toBe(false);
+  });
+
   it("fails at open, before any work, on an unwritable path", async () => {
     const dir = await tempDir();
     const blocker = path.join(dir, "a-file");

@@ -21,7 +21,10 @@ export interface RowWriterOptions {
    * ({@link RowWriter.existingRows}) and append after them. Takes precedence over `overwrite`.
    */
   readonly resume?: boolean;
-  /** Replace an existing non-empty file. Without it (or `resume`) such a file is refused. */
+  /**
+   * Replace an existing non-empty file, emptied when the first row is written (a run that fails
+   * before that leaves it intact). Without it (or `resume`) such a file is refused.
+   */
   readonly overwrite?: boolean;
   /** Overrides the format chosen by extension. */
   readonly format?: RowFormat;
@@ -39,7 +42,10 @@ export interface RowWriter {
    *   `invalid-output` when a CSV row has a column the file's header lacks.
    */
   write(row: ResultRow): Promise<void>;
-  /** Flushes to disk and closes; for Parquet this is when the file is written. */
+  /**
+   * Flushes to disk and closes; for Parquet this is when the file is written. Closed before its first
+   * row, the writer leaves the path as it found it: a file it created is removed.
+   */
   close(): Promise<void>;
 }
 
