@@ -123,11 +123,11 @@ describe("sftscore serve", () => {
     expect(served.stderr()).toMatch(/stopped/);
   });
 
-  it("warns that a non-loopback --host has no TLS or auth token, and exits 0 on SIGINT", async () => {
+  it("warns that a non-loopback --host has neither TLS nor an auth token, says how to add them, and exits 0 on SIGINT", async () => {
     const served = await serve(["--host", "0.0.0.0"], "0.0.0.0");
     served.child.kill("SIGINT");
     expect(await served.exit).toBe(0);
-    expect(served.stderr()).toMatch(/warning: --host 0\.0\.0\.0 is not a loopback address.*without TLS or an auth token/);
+    expect(served.stderr()).toMatch(/^warning: --host 0\.0\.0\.0 is not a loopback address: .*without TLS or an auth token; use --tls-cert\/--tls-key and set SFTSCORE_AUTH_TOKEN/m);
   });
 
   it("fails at start with exit 2 and an error line when the model directory does not exist", async () => {

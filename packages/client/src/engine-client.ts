@@ -88,7 +88,8 @@ export class EngineClient implements Scorer {
   /**
    * The model every target serves. The first call asks each target (GetModelInfo, retried like any
    * call); later calls reuse the answer. A target that stays unreachable through the retry budget
-   * is given up and the others are used.
+   * is given up and the others are used. `maxLength` is the smallest of the model's and the
+   * engines' `max_tokens_per_sequence`: the longest sequence every engine accepts.
    *
    * @throws ClientError `model-mismatch` when targets report different content or tokenizer hashes;
    *   `unavailable` when no target answers; `unauthenticated` when one refuses the token;
@@ -168,7 +169,11 @@ export class EngineClient implements Scorer {
       const capacity = this.#options.maxInFlightTokens ?? CLIENT_DEFAULTS.batchesInFlightPerStream * streamsPerTarget * limits.maxBatchTokens;
       admitTarget(this.#targets[index], capacity, limits.maxBatchTokens);
     }
-    return modelInfoOf(answered[0].response);
+    const info = modelInfoOf(answered[0].response);
+    // An engine may accept fewer tokens than its model; reporting that as the maximum length makes
+    // callers truncate to it instead of sending sequences every engine refuses.
+    const maxTokens = Math.min(...answered.map(({ index }) => this.#limits[index]?.maxTokensPerSequence ?? info.maxLength));
+    return maxTokens < info.maxLength ? { ...info, maxLength: maxTokens } : info;
   }
 }
 

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Engine } from "../engine.js";
 import type { EngineErrorCode } from "../engine-error.js";
+import type { AuthRejection } from "./auth-token.js";
 import type { ScoreStreamObserver } from "./score-stream.js";
 
 /** Engine metrics: read from `engine.stats()` on each scrape, plus what the server observes. */
@@ -9,6 +10,8 @@ export interface EngineMetrics extends ScoreStreamObserver {
   sequenceSettled(seconds: number): void;
   /** A sequence the server answered with an error before the engine saw it. */
   sequenceRejected(code: EngineErrorCode): void;
+  /** A call refused for a missing or wrong bearer token (`sftscore_unauthenticated_requests_total`). */
+  callUnauthenticated(reason: AuthRejection): void;
 }
 
 /** Buckets of `sftscore_request_duration_seconds`: 5 ms to 2 min, for queue waits on big batches. */
@@ -23,7 +26,8 @@ const DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
  * `sftscore_scored_positions_total`, `sftscore_padded_tokens_total`, `sftscore_batches_total`,
  * `sftscore_sequences_total`, `sftscore_model_run_seconds_total`, `sftscore_batch_fill_ratio`
  * (real / padded tokens since start; 0 before the first batch), `sftscore_queue_depth`,
- * `sftscore_queued_tokens`, `sftscore_errors_total{code}` and `sftscore_request_duration_seconds`.
+ * `sftscore_queued_tokens`, `sftscore_errors_total{code}`, `sftscore_request_duration_seconds` and
+ * `sftscore_unauthenticated_requests_total{reason}` (calls refused: `missing` or `invalid` token).
  *
  * @throws Error from prom-client when the registry already holds metrics of these names.
  * @example
@@ -86,8 +90,18 @@ export function createEngineMetrics(registry: Registry, engine: Pick<Engine, "st
     registers,
   });
 
+  const unauthenticated = new Counter({
+    name: "sftscore_unauthenticated_requests_total",
+    help: "Calls refused with UNAUTHENTICATED: no bearer token (missing) or a wrong one (invalid).",
+    labelNames: ["reason"] as const,
+    registers,
+  });
+  // Both series exist from the start, so an alert on their rate sees the first refusal.
+  for (const reason of ["missing", "invalid"] as const satisfies readonly AuthRejection[]) unauthenticated.inc({ reason }, 0);
+
   return {
     sequenceSettled: (seconds) => duration.observe(seconds),
+    callUnauthenticated: (reason) => unauthenticated.inc({ reason }),
     sequenceRejected: (code) => {
       rejected[code] = (rejected[code] ?? 0) + 1;
     },

@@ -19,7 +19,7 @@ afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
 
 async function serveFake(engine: FakeEngine) {
   const logs: string[] = [];
-  const service = createScoringService({ engine, maxMessageBytes: 1 << 20, maxSequencesPerMessage: 64, log: (line) => logs.push(line) });
+  const service = createScoringService({ engine, maxMessageBytes: 1 << 20, maxSequencesPerMessage: 64, maxTokensPerSequence: 4096, log: (line) => logs.push(line) });
   const server = new Server();
   server.addService(ScoringServiceService, service.handlers);
   const port = await new Promise<number>((resolve, reject) =>

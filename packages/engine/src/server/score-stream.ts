@@ -176,6 +176,12 @@ export function serveScoreStream(call: ScoreCall, options: ScoreStreamOptions): 
       // After the call is over nothing can be answered, so the rest is not even queued.
       if (over) return;
       outstanding++;
+      const tooLong = lengthViolation(sequence, limits.maxTokensPerSequence);
+      if (tooLong !== undefined) {
+        observer?.sequenceRejected?.("invalid-argument");
+        answerFailure(sequence.id, tooLong);
+        continue;
+      }
       const startedMs = performance.now();
       let ticket: Ticket;
       try {
@@ -238,4 +244,15 @@ export function serveScoreStream(call: ScoreCall, options: ScoreStreamOptions): 
     },
     done,
   };
+}
+
+/** The error for a sequence over the engine's `max_tokens_per_sequence`, or `undefined` when it fits. */
+function lengthViolation(sequence: Sequence, maxTokensPerSequence: number): EngineError | undefined {
+  const tokens = sequence.tokenIds.length;
+  if (tokens <= maxTokensPerSequence) return undefined;
+  return new EngineError(
+    "invalid-argument",
+    `sequence "${sequence.id}": has ${tokens} tokens, more than the engine's max_tokens_per_sequence of ${maxTokensPerSequence}; truncate it`,
+    { sequenceId: sequence.id },
+  );
 }

@@ -100,7 +100,8 @@ describe("ScoringService.Score over gRPC", () => {
     expect(outcome.errors.get("bad-vocab")?.message).toMatch(new RegExp(`${vocabSize}, outside the vocabulary`));
     expect(outcome.errors.get("bad-span")?.message).toMatch(/span 0 ends at \d+, past the sequence/);
     expect(outcome.errors.get("bad-start")?.message).toMatch(/position 0 has no context/);
-    expect(outcome.errors.get("too-long")?.message).toMatch(new RegExp(`more than the model's maximum of ${maxLength}`));
+    // The engine's max_tokens_per_sequence defaults to the model's maximum length.
+    expect(outcome.errors.get("too-long")?.message).toMatch(new RegExp(`has ${maxLength + 1} tokens, more than the engine's max_tokens_per_sequence of ${maxLength}`));
     expect(outcome.results.has("good0")).toBe(true);
     expect(outcome.results.has("good1")).toBe(true);
     expect(outcome.results.size).toBe(2 + model.rows.length);

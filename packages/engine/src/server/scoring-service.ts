@@ -20,6 +20,8 @@ export interface ScoringServiceOptions {
   readonly maxMessageBytes: number;
   /** Most sequences one ScoreRequest may carry; more get INVALID_ARGUMENT each. */
   readonly maxSequencesPerMessage: number;
+  /** Longest sequence accepted, in tokens (at most the model's maximum); longer ones get INVALID_ARGUMENT. */
+  readonly maxTokensPerSequence: number;
   /** Receives one line per internal error (causes are logged, never sent). */
   readonly log: (line: string) => void;
   readonly observer?: ScoreStreamObserver;
@@ -44,11 +46,15 @@ export interface ScoringService {
  * call's gRPC status or a per-sequence error.
  *
  * @example
- * const service = createScoringService({ engine, maxMessageBytes: 16 << 20, maxSequencesPerMessage: 1024, log: console.error });
+ * const service = createScoringService({ engine, maxMessageBytes: 16 << 20, maxSequencesPerMessage: 1024, maxTokensPerSequence: 2048, log: console.error });
  * server.addService(ScoringServiceService, service.handlers);
  */
 export function createScoringService(options: ScoringServiceOptions): ScoringService {
-  const limits: WireLimits = { maxMessageBytes: options.maxMessageBytes, maxSequencesPerMessage: options.maxSequencesPerMessage };
+  const limits: WireLimits = {
+    maxMessageBytes: options.maxMessageBytes,
+    maxSequencesPerMessage: options.maxSequencesPerMessage,
+    maxTokensPerSequence: options.maxTokensPerSequence,
+  };
   const maxResponseBytes = Math.min(options.maxMessageBytes, DEFAULT_CLIENT_RECEIVE_BYTES);
   const streams = new Set<ScoreStream>();
   let draining = false;

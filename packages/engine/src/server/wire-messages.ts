@@ -8,6 +8,8 @@ import { describeCause } from "./grpc-status.js";
 export interface WireLimits {
   /** Most sequences in one ScoreRequest. */
   readonly maxSequencesPerMessage: number;
+  /** Longest sequence accepted, in tokens; at most the model's maximum length. */
+  readonly maxTokensPerSequence: number;
   /** Largest ScoreRequest accepted and ScoreResponse sent, in bytes. */
   readonly maxMessageBytes: number;
 }
@@ -27,8 +29,7 @@ export function modelInfoResponseOf(info: EngineInfo, limits: WireLimits): GetMo
     lossHead: info.lossHead === "scored-positions" ? LossHead.SCORED_POSITIONS : LossHead.FULL_LOGITS,
     limits: {
       maxSequencesPerMessage: limits.maxSequencesPerMessage,
-      // The engine validates sequences against the model's own maximum, so that is the limit.
-      maxTokensPerSequence: info.maxLength,
+      maxTokensPerSequence: limits.maxTokensPerSequence,
       maxMessageBytes: limits.maxMessageBytes,
       maxBatchTokens: info.maxBatchTokens,
     },

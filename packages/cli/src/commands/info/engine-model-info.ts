@@ -1,23 +1,32 @@
-import { credentials, Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, status as GrpcStatus, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
 import { formatEngineAddress, type EngineAddress } from "@sftscore/client";
 import { EngineError } from "@sftscore/engine";
 // The CLI reaches engines through @sftscore/client; it has no GetModelInfo call yet, so this one
 // unary call uses the generated grpc-js client directly.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { LossHead, ScoringServiceClient, type GetModelInfoResponse } from "@sftscore/proto";
+import { UsageError } from "../../exit-codes.js";
+import { authRefusalMessage, type EngineSecurity } from "../../options/engine-client-options.js";
 import type { InfoReport } from "./info-report.js";
 
+/** Options of {@link engineInfoReport}: the call's deadline, and TLS and token as `score --engine` takes them. */
+export interface EngineInfoOptions extends EngineSecurity {
+  readonly timeoutMs: number;
+}
+
 /**
- * Asks an engine what it serves (`sftscore.v1.ScoringService/GetModelInfo`) over an insecure
- * channel, as `sftscore serve` offers it, and describes it as an {@link InfoReport}. The answer
- * carries the whole tokenizer.json (megabytes for large vocabularies), so the receive limit is lifted.
+ * Asks an engine what it serves (`sftscore.v1.ScoringService/GetModelInfo`), in plaintext or over
+ * TLS and with a bearer token as `options` say, and describes it as an {@link InfoReport}. The
+ * answer carries the whole tokenizer.json (megabytes for large vocabularies), so the receive limit
+ * is lifted.
  *
- * @throws EngineError `unavailable` when the engine cannot be reached or does not answer within
- *   `timeoutMs`, `unauthenticated`, or `internal` with the gRPC status for anything else.
+ * @throws EngineError `unavailable` when the engine cannot be reached (a TLS handshake that fails
+ *   included) or does not answer within `timeoutMs`, or `internal` with the gRPC status for anything
+ *   else; UsageError when the engine refuses the token.
  */
-export async function engineInfoReport(address: EngineAddress, options: { readonly timeoutMs: number }): Promise<InfoReport> {
+export async function engineInfoReport(address: EngineAddress, options: EngineInfoOptions): Promise<InfoReport> {
   const target = formatEngineAddress(address);
-  const info = await getModelInfo(target, options.timeoutMs);
+  const info = await getModelInfo(target, options);
   const limits = info.limits;
   const batchTokens = limits && limits.maxBatchTokens > 0 ? limits.maxBatchTokens : null;
   return {
@@ -54,11 +63,14 @@ export async function engineInfoReport(address: EngineAddress, options: { readon
   };
 }
 
-async function getModelInfo(target: string, timeoutMs: number): Promise<GetModelInfoResponse> {
-  const client = new ScoringServiceClient(target, credentials.createInsecure(), { "grpc.max_receive_message_length": -1 });
+async function getModelInfo(target: string, options: EngineInfoOptions): Promise<GetModelInfoResponse> {
+  const { timeoutMs } = options;
+  const client = new ScoringServiceClient(target, channelCredentialsOf(options.tls), { "grpc.max_receive_message_length": -1 });
+  const metadata = new Metadata();
+  if (options.token !== undefined) metadata.set("authorization", `Bearer ${options.token}`);
   try {
     return await new Promise<GetModelInfoResponse>((resolve, reject) => {
-      client.getModelInfo({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
+      client.getModelInfo({}, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
         if (error) reject(engineErrorOf(error, target, timeoutMs));
         else resolve(response);
       });
@@ -68,14 +80,22 @@ async function getModelInfo(target: string, timeoutMs: number): Promise<GetModel
   }
 }
 
-function engineErrorOf(error: ServiceError, target: string, timeoutMs: number): EngineError {
+/** Plaintext, TLS with Node's bundled roots (`true`), or TLS with the given CA and client certificate. */
+function channelCredentialsOf(tls: EngineSecurity["tls"]): ChannelCredentials {
+  if (tls === undefined) return credentials.createInsecure();
+  if (tls === true) return credentials.createSsl();
+  const pem = (value: Buffer | string | undefined) => (value === undefined ? null : Buffer.from(value));
+  return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
+}
+
+function engineErrorOf(error: ServiceError, target: string, timeoutMs: number): EngineError | UsageError {
   switch (error.code) {
     case GrpcStatus.UNAVAILABLE:
       return new EngineError("unavailable", `cannot reach an engine at ${target} (${error.details}): is \`sftscore serve\` running there, on that port?`, { cause: error });
     case GrpcStatus.DEADLINE_EXCEEDED:
       return new EngineError("unavailable", `the engine at ${target} did not answer GetModelInfo within ${timeoutMs / 1000} s`, { cause: error });
     case GrpcStatus.UNAUTHENTICATED:
-      return new EngineError("unauthenticated", `the engine at ${target} refused the call: ${error.details}`, { cause: error });
+      return new UsageError(authRefusalMessage(target, error.details), { cause: error });
     default:
       return new EngineError("internal", `GetModelInfo on ${target} failed: ${GrpcStatus[error.code] ?? error.code} ${error.details}`, { cause: error });
   }

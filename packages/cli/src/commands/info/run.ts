@@ -2,6 +2,7 @@ import { parseEngineAddress } from "@sftscore/client";
 import { createEngine, defaultModelCacheDir, type Engine } from "@sftscore/engine";
 import { ExitCode, UsageError } from "../../exit-codes.js";
 import { resolveModel } from "../../model-source.js";
+import { engineSecurityOf } from "../../options/engine-client-options.js";
 import type { RunContext } from "../../run-context.js";
 import type { InfoCommandOptions } from "./command.js";
 import { engineInfoReport } from "./engine-model-info.js";
@@ -14,12 +15,13 @@ export async function run(options: InfoCommandOptions, context: RunContext = {})
   if ((options.model === undefined) === (options.engine === undefined)) {
     throw new UsageError("give --model <dir|demo|hub-id> to load a model here, or --engine host:port to ask a running engine");
   }
-  const report = options.engine !== undefined ? await engineReport(options.engine, options.timeoutMs) : await modelReport(options, context);
+  const report = options.engine !== undefined ? await engineReport(options.engine, options, context.env ?? process.env) : await modelReport(options, context);
   stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatInfoReport(report));
   return ExitCode.ok;
 }
 
-async function engineReport(spec: string, timeoutMs: number): Promise<InfoReport> {
+async function engineReport(spec: string, options: InfoCommandOptions, env: NodeJS.ProcessEnv): Promise<InfoReport> {
+  const { timeoutMs } = options;
   let address;
   try {
     address = parseEngineAddress(spec.trim());
@@ -27,7 +29,7 @@ async function engineReport(spec: string, timeoutMs: number): Promise<InfoReport
     throw new UsageError(`--engine: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout-ms must be a positive number, got ${timeoutMs}`);
-  return engineInfoReport(address, { timeoutMs });
+  return engineInfoReport(address, { timeoutMs, ...(await engineSecurityOf(options, env)) });
 }
 
 async function modelReport(options: InfoCommandOptions, context: RunContext): Promise<InfoReport> {

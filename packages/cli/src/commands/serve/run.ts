@@ -1,8 +1,9 @@
-import { isIP } from "node:net";
-import { createEngine, startServer, type EngineOptions, type RunningServer } from "@sftscore/engine";
+import { createEngine, startServer, type EngineOptions, type RunningServer, type ServerOptions } from "@sftscore/engine";
 import { ExitCode, UsageError } from "../../exit-codes.js";
 import { resolveModel } from "../../model-source.js";
+import type { RunContext } from "../../run-context.js";
 import type { ServeCommandOptions } from "./command.js";
+import { exposureWarning, securitySummary, serverSecurityOf } from "./server-security.js";
 
 /** Signals that stop the server: the first drains gracefully, a second cancels what is left. */
 const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
@@ -10,15 +11,17 @@ const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
 /**
  * Loads the model, serves it until SIGTERM or SIGINT, then stops taking work, finishes what is in
  * flight and exits 0. A second signal cancels the in-flight calls (their clients may resend) and
- * exits 1.
+ * exits 1. The token comes from `--auth-token` or `SFTSCORE_AUTH_TOKEN` in `context.env`.
  */
-export async function run(options: ServeCommandOptions): Promise<number> {
+export async function run(options: ServeCommandOptions, context: Pick<RunContext, "env"> = {}): Promise<number> {
   const port = integerOption("port", options.port, 0, 65_535);
   const metricsPort = options.metricsPort === undefined ? undefined : integerOption("metrics-port", options.metricsPort, 0, 65_535);
+  const limits = requestLimitsOf(options);
   const host = options.host;
-  if (!isLoopback(host)) {
-    process.stderr.write(`warning: --host ${host} is not a loopback address: anyone who can reach it can use this engine, which serves without TLS or an auth token\n`);
-  }
+  // Files are read before the model loads, so a wrong path fails at once.
+  const security = await serverSecurityOf(options, context.env ?? process.env);
+  const warning = exposureWarning(host, security);
+  if (warning !== undefined) process.stderr.write(`${warning}\n`);
 
   const model = await resolveModel(options.model);
   const engineOptions: EngineOptions = {
@@ -34,7 +37,19 @@ export async function run(options: ServeCommandOptions): Promise<number> {
   const engine = await createEngine(engineOptions);
   let server: RunningServer;
   try {
-    server = await startServer({ engine, host, port, ...(metricsPort === undefined ? {} : { metricsPort }), log: (line) => process.stderr.write(`${line}\n`) });
+    const { maxLength } = await engine.info();
+    if (limits.maxTokensPerSequence !== undefined && limits.maxTokensPerSequence > maxLength) {
+      throw new UsageError(`--max-tokens-per-sequence ${limits.maxTokensPerSequence} is more than the model's maximum length of ${maxLength}`);
+    }
+    server = await startServer({
+      engine,
+      host,
+      port,
+      ...security,
+      ...limits,
+      ...(metricsPort === undefined ? {} : { metricsPort }),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
   } catch (error) {
     await engine.close();
     throw error;
@@ -47,7 +62,7 @@ export async function run(options: ServeCommandOptions): Promise<number> {
   const lossHead = info.lossHeadReason === undefined ? info.lossHead : `${info.lossHead}: ${info.lossHeadReason}`;
   const metricsLine = server.metricsPort === undefined ? "" : `metrics at http://${address}:${server.metricsPort}/metrics\n`;
   // One write, so a reader that sees the first line sees the metrics URL too.
-  process.stdout.write(`listening on ${address}:${server.port} (model ${info.modelId}, device ${info.device}, loss head ${lossHead})\n${metricsLine}`);
+  process.stdout.write(`listening on ${address}:${server.port} (model ${info.modelId}, device ${info.device}, loss head ${lossHead}${securitySummary(security)})\n${metricsLine}`);
 
   const signal = await stop;
   process.stderr.write(`${signal}: finishing in-flight work, then exiting (send it again to stop at once)\n`);
@@ -78,10 +93,13 @@ function nextSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-function isLoopback(host: string): boolean {
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  return host === "::1";
+/** The per-request limits given on the command line; those left out take the server's defaults. */
+function requestLimitsOf(options: ServeCommandOptions): Pick<ServerOptions, "maxMessageBytes" | "maxSequencesPerMessage" | "maxTokensPerSequence"> {
+  return {
+    ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: integerOption("max-message-bytes", options.maxMessageBytes, 1) }),
+    ...(options.maxSequencesPerMessage === undefined ? {} : { maxSequencesPerMessage: integerOption("max-sequences-per-message", options.maxSequencesPerMessage, 1) }),
+    ...(options.maxTokensPerSequence === undefined ? {} : { maxTokensPerSequence: integerOption("max-tokens-per-sequence", options.maxTokensPerSequence, 1) }),
+  };
 }
 
 function integerOption(name: string, value: number, min: number, max?: number): number {
