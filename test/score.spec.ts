@@ -73,7 +73,8 @@ describe("sftscore score on the built-in example", () => {
   });
 
   it("resumes a killed run without rescoring, ending with the same file as an uninterrupted run", async () => {
-    // A bigger input so the run lasts long enough to be killed in the middle.
+    // A bigger input so the run lasts long enough to be killed in the middle; windows of 60 samples
+    // so rows reach the file in several bursts, not only at the end of one 480-sample window.
     const records = JSON.parse(await readFile(example, "utf8")) as Record<string, string>[];
     const big = path.join(dir, "big.jsonl");
     await writeFile(big, Array.from({ length: 8 }, (_, copy) => records.map((r) => JSON.stringify({ ...r, id: `${r.id}-${copy}`, output: `${r.output} (${copy})` })).join("\n")).join("\n") + "\n");
@@ -81,7 +82,7 @@ describe("sftscore score on the built-in example", () => {
     expect((await score([big, "--model", "demo", "--out", full, "--metrics", "response_ppl,ifd,oneshot_validity"])).code).toBe(0);
 
     const partial = path.join(dir, "big-partial.jsonl");
-    const child = spawn(bin, ["score", big, "--model", "demo", "--out", partial, "--metrics", "response_ppl,ifd,oneshot_validity", "--threads", "2"], { env, stdio: "ignore" });
+    const child = spawn(bin, ["score", big, "--model", "demo", "--out", partial, "--metrics", "response_ppl,ifd,oneshot_validity", "--threads", "2", "--window-size", "60"], { env, stdio: "ignore" });
     const exited = new Promise((resolve) => child.on("exit", resolve));
     for (;;) {
       const size = await stat(partial).then((s) => s.size, () => 0);

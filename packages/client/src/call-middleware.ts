@@ -1,5 +1,5 @@
 import { ClientError, isRetryable } from "./client-error.js";
-import { backoffDelayMs, cancelledBy, sleep, type RetryPolicy } from "./retry-policy.js";
+import { cancelledBy, nextAttemptAtMs, sleep, type RetryPolicy } from "./retry-policy.js";
 
 /** What one attempt of a unary call gets to work with. */
 export interface CallContext {
@@ -43,14 +43,16 @@ export interface RetryMiddlewareOptions {
 }
 
 /**
- * Retries a failed call up to `policy.maxAttempts` attempts in all, waiting
- * {@link backoffDelayMs} between them. Stops at once, with a `cancelled` error, when the context's
- * signal fires; a non-retryable failure, or the last attempt's, is rethrown as a ClientError.
+ * Retries a failed call within the policy's budget (`maxAttempts` attempts in all, `maxElapsedMs`
+ * from the first failure), waiting {@link backoffDelayMs} between attempts. Stops at once, with a
+ * `cancelled` error, when the context's signal fires; a non-retryable failure, or the last
+ * attempt's, is rethrown as a ClientError.
  */
 export function withRetry(policy: RetryPolicy, options: RetryMiddlewareOptions = {}): CallMiddleware {
   const retryable = options.retryable ?? isRetryable;
   return <T>(next: UnaryCall<T>): UnaryCall<T> =>
     async (context) => {
+      let failingSinceMs: number | undefined;
       for (let attempt = 1; ; attempt++) {
         if (context.signal?.aborted) throw cancelledBy(context.signal);
         try {
@@ -58,8 +60,11 @@ export function withRetry(policy: RetryPolicy, options: RetryMiddlewareOptions =
         } catch (caught) {
           const error = ClientError.from(caught);
           if (context.signal?.aborted) throw cancelledBy(context.signal);
-          if (attempt >= policy.maxAttempts || !retryable(error)) throw error;
-          const delayMs = backoffDelayMs(attempt, policy, options.random);
+          const nowMs = Date.now();
+          failingSinceMs ??= nowMs;
+          const retryAtMs = retryable(error) ? nextAttemptAtMs(attempt, failingSinceMs, nowMs, policy, options.random) : undefined;
+          if (retryAtMs === undefined) throw error;
+          const delayMs = retryAtMs - nowMs;
           options.onRetry?.(error, attempt, delayMs);
           await sleep(delayMs, context.signal);
         }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { composeMiddleware, withDeadline, withRetry, type CallContext } from "./call-middleware.js";
 import { ClientError } from "./client-error.js";
-import { backoffDelayMs, resolveRetryPolicy, sleep, DEFAULT_RETRY_POLICY } from "./retry-policy.js";
+import { backoffDelayMs, nextAttemptAtMs, resolveRetryPolicy, sleep, DEFAULT_RETRY_POLICY } from "./retry-policy.js";
 
-const policy = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 };
+const policy = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4, maxElapsedMs: Number.POSITIVE_INFINITY };
 
 describe("backoffDelayMs", () => {
   it("doubles from baseDelayMs and stops at maxDelayMs", () => {
@@ -21,9 +21,28 @@ describe("backoffDelayMs", () => {
   });
 
   it("rejects a policy that cannot work, naming the field", () => {
-    expect(() => resolveRetryPolicy({ maxAttempts: 0 })).toThrow(/retry\.maxAttempts must be a positive integer/);
+    expect(() => resolveRetryPolicy({ maxAttempts: 0 })).toThrow(/retry\.maxAttempts must be a positive integer or Infinity/);
+    expect(() => resolveRetryPolicy({ maxAttempts: Number.POSITIVE_INFINITY })).toThrow(/retry\.maxAttempts and retry\.maxElapsedMs are both Infinity/);
+    expect(() => resolveRetryPolicy({ maxElapsedMs: -1 })).toThrow(/retry\.maxElapsedMs must be a non-negative number of ms or Infinity, got -1/);
     expect(() => resolveRetryPolicy({ baseDelayMs: 50, maxDelayMs: 10 })).toThrow(/retry\.maxDelayMs \(10\) must not be below retry\.baseDelayMs \(50\)/);
     expect(resolveRetryPolicy({ maxAttempts: undefined, baseDelayMs: 5 })).toEqual({ ...DEFAULT_RETRY_POLICY, baseDelayMs: 5 });
+  });
+});
+
+describe("nextAttemptAtMs (the retry budget of a failure streak)", () => {
+  const top = () => 1 - Number.EPSILON;
+
+  it("waits the backoff after each failure and stops after maxAttempts", () => {
+    expect(nextAttemptAtMs(1, 0, 0, DEFAULT_RETRY_POLICY, top)).toBeCloseTo(200);
+    expect(nextAttemptAtMs(7, 0, 50_000, DEFAULT_RETRY_POLICY, top)).toBeCloseTo(60_000);
+    expect(nextAttemptAtMs(8, 0, 60_000, DEFAULT_RETRY_POLICY, top)).toBeUndefined();
+  });
+
+  it("with a time budget, times the last attempt to its end and stops once it is spent, however many attempts that took", () => {
+    const timed = resolveRetryPolicy({ maxAttempts: Number.POSITIVE_INFINITY, maxElapsedMs: 30_000 });
+    expect(nextAttemptAtMs(20, 1_000, 25_000, timed, top)).toBe(31_000);
+    expect(nextAttemptAtMs(21, 1_000, 31_000, timed, top)).toBeUndefined();
+    expect(nextAttemptAtMs(3, 1_000, 2_000, timed, top)).toBeCloseTo(2_800);
   });
 });
 
@@ -53,6 +72,19 @@ describe("withRetry over withDeadline", () => {
     expect(attempts).toBe(4);
   });
 
+  it("gives up once maxElapsedMs has passed since the first failure, the last attempt at its end", async () => {
+    const attemptsAtMs: number[] = [];
+    const started = Date.now();
+    const call = withRetry({ maxAttempts: Number.POSITIVE_INFINITY, baseDelayMs: 20, maxDelayMs: 40, maxElapsedMs: 150 })(async () => {
+      attemptsAtMs.push(Date.now() - started);
+      throw unavailable();
+    });
+    await expect(call({ attempt: 1 })).rejects.toMatchObject({ code: "unavailable" });
+    // 10–20, then 20–40 ms apart until the budget: never fewer than 5 attempts, and one at its end.
+    expect(attemptsAtMs.length).toBeGreaterThanOrEqual(5);
+    expect(attemptsAtMs.at(-1)).toBeGreaterThanOrEqual(150);
+  });
+
   it("does not retry a failure that would fail again", async () => {
     let attempts = 0;
     const call = withRetry(policy)(async () => {
@@ -65,7 +97,7 @@ describe("withRetry over withDeadline", () => {
 
   it("stops waiting as soon as the signal fires", async () => {
     const controller = new AbortController();
-    const call = withRetry({ maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 })(async () => {
+    const call = withRetry({ ...DEFAULT_RETRY_POLICY, maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 })(async () => {
       setTimeout(() => controller.abort(), 10);
       throw unavailable();
     });

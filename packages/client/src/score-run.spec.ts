@@ -187,14 +187,60 @@ describe("score() faults (transport test, fake engines)", () => {
     const engineClient = client([partial, gone], { streamsPerTarget: 1 });
     const error = await failure(engineClient.score(countingSource(fakeRequests(40))));
     expect(error.code).toBe("unavailable");
-    expect(error.message).toMatch(/^every engine failed: \d+ sequences were scored, \d+ were not/);
+    expect(error.message).toMatch(/^every engine failed: .*; \d+ sequences were scored, \d+ were not$/);
     expect(Number(/(\d+) sequences were scored/.exec(error.message)?.[1])).toBeGreaterThanOrEqual(3);
-    expect(error.message).toContain(`${partial.address} given up after 4 failures (UNAVAILABLE: engine killed)`);
-    expect(error.message).toContain(`${gone.address} given up after 4 failures (UNAVAILABLE: engine killed)`);
+    expect(error.message).toMatch(new RegExp(`${partial.address} given up after 4 failures over [\\d.]+ s \\(UNAVAILABLE: engine killed\\)`));
+    expect(error.message).toMatch(new RegExp(`${gone.address} given up after 4 failures over [\\d.]+ s \\(UNAVAILABLE: engine killed\\)`));
     // Given up means for good: a later call fails at once, reading nothing.
     const source = countingSource(fakeRequests(5));
-    expect(await failure(engineClient.score(source))).toMatchObject({ code: "unavailable", message: expect.stringMatching(/^every engine failed: 0 sequences were scored, 0 were not and the input was not read to its end/) });
+    expect(await failure(engineClient.score(source))).toMatchObject({ code: "unavailable", message: expect.stringMatching(/^every engine failed: .*; 0 sequences were scored, 0 were not and the input was not read to its end$/) });
     expect(source.pulled).toBe(0);
+  });
+
+  it("with a time budget (retry.maxElapsedMs), keeps retrying its only engine until the budget is spent, however many attempts that takes", async () => {
+    const gone = await fake({ onRequest: (_request, call) => failCall(call, GrpcStatus.UNAVAILABLE, "connection refused") });
+    const engineClient = client([gone], { streamsPerTarget: 1, retry: { maxAttempts: Number.POSITIVE_INFINITY, baseDelayMs: 5, maxDelayMs: 20, maxElapsedMs: 300 } });
+    const error = await failure(engineClient.score(countingSource(fakeRequests(10))));
+    expect(error.code).toBe("unavailable");
+    const [, failures, seconds] = /given up after (\d+) failures over ([\d.]+) s \(UNAVAILABLE: connection refused\)/.exec(error.message) ?? [];
+    // At most 20 ms apart, so a 300 ms budget takes well over the 4 attempts of the count budget.
+    expect(Number(failures)).toBeGreaterThan(FAST_RETRY.maxAttempts);
+    expect(Number(seconds)).toBeGreaterThanOrEqual(0.3);
+    expect(engineClient.targetStats()[0]).toMatchObject({ retired: true, failures: Number(failures) });
+  });
+
+  it("gives up its only engine when it stays silent past deadlineMs on every attempt of the budget", async () => {
+    const stalled = await fake({ onRequest: () => undefined });
+    const engineClient = client([stalled], { deadlineMs: 100, retry: { maxAttempts: Number.POSITIVE_INFINITY, baseDelayMs: 5, maxDelayMs: 20, maxElapsedMs: 200 } });
+    const error = await failure(engineClient.score(countingSource(fakeRequests(6))));
+    expect(error.code).toBe("unavailable");
+    expect(error.message).toMatch(new RegExp(`^every engine failed: ${stalled.address} given up after \\d+ failures over [\\d.]+ s \\(no answer for 100 ms with \\d+ sequences outstanding`));
+  });
+
+  it("never cancels a stream that keeps answering, however long the run lasts (the deadline is between answers)", async () => {
+    // One message answered every 20 ms, in order: the run lasts far longer than deadlineMs, and no
+    // answer is ever more than 20 ms after the one before (or after the stream's first send).
+    const queue: (() => void)[] = [];
+    let ticking: NodeJS.Timeout | undefined;
+    const engine = await fake({
+      info: { limits: { maxSequencesPerMessage: 2, maxTokensPerSequence: 64, maxMessageBytes: 1 << 20, maxBatchTokens: 128 } },
+      onRequest(request, call) {
+        queue.push(() => answerAll(request, call));
+        ticking ??= setInterval(() => queue.shift()?.(), 20);
+      },
+    });
+    const requests = fakeRequests(80);
+    const engineClient = client([engine], { deadlineMs: 400, streamsPerTarget: 1 });
+    try {
+      expect(byId(await collect(engineClient.score(countingSource(requests))))).toEqual(byId(requests.map(fakeScore)));
+    } finally {
+      clearInterval(ticking);
+    }
+    // 40 messages, one per tick: the stream was open for at least 800 ms, twice deadlineMs.
+    expect(engine.log.requests).toHaveLength(40);
+    expect(engine.log.streams).toBe(1);
+    expect(engineClient.targetStats()[0]).toMatchObject({ failures: 0, scored: 80 });
+    expect(engineClient.targetStats()[0].lastError).toBeUndefined();
   });
 
   it("fails at once, without retrying, when an engine refuses the stream as unauthenticated", async () => {

@@ -4,9 +4,9 @@ import { createAsyncQueue } from "./async-queue.js";
 import { ClientError } from "./client-error.js";
 import type { EngineConnection } from "./engine-connection.js";
 import { checkSequence } from "./message-packer.js";
-import { backoffDelayMs, cancelledBy, type RetryPolicy } from "./retry-policy.js";
+import { cancelledBy, nextAttemptAtMs, type RetryPolicy } from "./retry-policy.js";
 import type { ScoreStreamEvents } from "./score-stream.js";
-import { finalSequenceError, isRefusal } from "./sequence-errors.js";
+import { finalSequenceError, isRefusal, isResendable } from "./sequence-errors.js";
 import { createStreamPool, type StreamSlot } from "./stream-pool.js";
 import {
   allRetired,
@@ -49,8 +49,9 @@ interface Pending {
   readonly request: SequenceRequest;
   readonly tokens: number;
   readonly bytes: number;
-  /** Retryable per-sequence errors (OVERLOADED, CANCELLED, MODEL_FAILED) so far. */
+  /** Retryable per-sequence errors (OVERLOADED, CANCELLED, MODEL_FAILED) so far, and when the first came. */
   errors: number;
+  firstErrorAtMs: number;
   /** The target it last failed on, and until when only another target may take it. */
   avoid?: number;
   notBeforeMs: number;
@@ -136,7 +137,8 @@ export function runScore(requests: AsyncIterable<SequenceRequest>, context: Scor
     }
     waiting = left;
     if ((waiting.length > 0 || !inputDone) && allRetired(targets)) {
-      fail(new ClientError("unavailable", `every engine failed: ${answered} sequences were scored, ${pending.size} were not${inputDone ? "" : " and the input was not read to its end"}. ${describeTargets(targets)}`));
+      const unread = inputDone ? "" : " and the input was not read to its end";
+      fail(new ClientError("unavailable", `every engine failed: ${describeTargets(targets)}; ${answered} sequences were scored, ${pending.size} were not${unread}`));
       return;
     }
     armTimer(now);
@@ -194,14 +196,16 @@ export function runScore(requests: AsyncIterable<SequenceRequest>, context: Scor
   }
 
   function retrySequence(item: Pending, target: number, error: SequenceError): void {
+    const now = Date.now();
+    if (item.errors === 0) item.firstErrorAtMs = now;
     item.errors++;
-    const final = finalSequenceError(item.request.id, error, targets[target].address, item.errors, retry.maxAttempts);
-    if (final !== undefined) {
-      fail(final);
+    const retryAtMs = nextAttemptAtMs(item.errors, item.firstErrorAtMs, now, retry, context.random);
+    if (!isResendable(error) || retryAtMs === undefined) {
+      fail(finalSequenceError(item.request.id, error, targets[target].address, item.errors));
       return;
     }
     item.avoid = target;
-    item.notBeforeMs = Date.now() + backoffDelayMs(item.errors, retry, context.random);
+    item.notBeforeMs = retryAtMs;
     waiting.push(item);
   }
 
@@ -232,7 +236,7 @@ export function runScore(requests: AsyncIterable<SequenceRequest>, context: Scor
         sequenceId: request.id,
       });
     }
-    const item: Pending = { request, tokens: request.tokenIds.length, bytes, errors: 0, notBeforeMs: 0 };
+    const item: Pending = { request, tokens: request.tokenIds.length, bytes, errors: 0, firstErrorAtMs: 0, notBeforeMs: 0 };
     pending.set(request.id, item);
     waiting.push(item);
     dispatch();

@@ -7,18 +7,25 @@ export function isRefusal(error: SequenceError): boolean {
 }
 
 /**
- * The error that ends a run for a sequence an engine answered with `error`, or `undefined` when the
- * sequence should be resent: INVALID_ARGUMENT is final (it fails the same way on any engine);
- * OVERLOADED, CANCELLED, MODEL_FAILED (and an unset code, treated like it) are resent until
- * `attempts` of them reach `maxAttempts`.
+ * True for answers worth resending (while the retry budget lasts): OVERLOADED, CANCELLED,
+ * MODEL_FAILED and an unset code, treated like them. INVALID_ARGUMENT is not: it would fail the same
+ * way on any engine.
+ */
+export function isResendable(error: SequenceError): boolean {
+  return error.code !== ErrorCode.INVALID_ARGUMENT;
+}
+
+/**
+ * The error that ends a run for a sequence an engine answered with `error`, when it is not resent:
+ * `invalid-argument` quoting the engine's reason for a refused sequence, else `unavailable` (the
+ * engines kept refusing it) or `internal` (the model kept failing on it) once the retry budget is spent.
  *
  * @param attempts Error answers for this sequence so far, this one included.
  */
-export function finalSequenceError(id: string, error: SequenceError, target: string, attempts: number, maxAttempts: number): ClientError | undefined {
-  if (error.code === ErrorCode.INVALID_ARGUMENT) {
+export function finalSequenceError(id: string, error: SequenceError, target: string, attempts: number): ClientError {
+  if (!isResendable(error)) {
     return new ClientError("invalid-argument", `sequence "${id}" was refused by engine ${target}: ${error.message}`, { sequenceId: id, target });
   }
-  if (attempts < maxAttempts) return undefined;
   const code = isRefusal(error) ? "unavailable" : "internal";
   const name = ErrorCode[error.code] ?? `error code ${error.code}`;
   return new ClientError(code, `sequence "${id}" was not scored after ${attempts} attempts; last, engine ${target} answered ${name}: ${error.message}`, {

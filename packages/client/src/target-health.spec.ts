@@ -6,6 +6,7 @@ import {
   anyRoom,
   canTake,
   createTargetHealth,
+  describeTargets,
   nextRetryAtMs,
   pickTarget,
   recordTargetAnswer,
@@ -15,7 +16,7 @@ import {
   type TargetHealth,
 } from "./target-health.js";
 
-const policy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 };
+const policy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000, maxElapsedMs: Number.POSITIVE_INFINITY };
 const broken = new ClientError("unavailable", "engine a: UNAVAILABLE: connection reset");
 const noJitter = () => 1 - Number.EPSILON;
 
@@ -100,6 +101,32 @@ describe("target health (circuit breaker)", () => {
     expect(allRetired([target, other])).toBe(false);
     other.retired = true;
     expect(allRetired([target, other])).toBe(true);
+    expect(describeTargets([target])).toBe("t0 given up after 3 failures over 0.3 s (engine a: UNAVAILABLE: connection reset)");
+  });
+
+  it("with a time budget, keeps trying a failing target until the budget's end, then gives it up", () => {
+    const timed = { ...policy, maxAttempts: Number.POSITIVE_INFINITY, maxElapsedMs: 5_000 };
+    const [target] = targets(0);
+    let now = 10_000;
+    for (let failure = 1; failure <= 8; failure++) {
+      recordTargetFailure(target, target.epoch, broken, timed, now, noJitter);
+      now = target.retryAtMs;
+    }
+    expect(target.retired).toBe(false);
+    expect(target.retryAtMs).toBe(15_000);
+    recordTargetFailure(target, target.epoch, broken, timed, 15_000, noJitter);
+    expect(target.retired).toBe(true);
+    expect(describeTargets([target])).toBe("t0 given up after 9 failures over 5.0 s (engine a: UNAVAILABLE: connection reset)");
+  });
+
+  it("starts a new streak, with a new time budget, after an answer", () => {
+    const timed = { ...policy, maxAttempts: Number.POSITIVE_INFINITY, maxElapsedMs: 5_000 };
+    const [target] = targets(0);
+    recordTargetFailure(target, target.epoch, broken, timed, 0, noJitter);
+    recordTargetAnswer(target);
+    recordTargetFailure(target, target.epoch, broken, timed, 60_000, noJitter);
+    expect(target.retired).toBe(false);
+    expect(target.failingSinceMs).toBe(60_000);
   });
 });
 

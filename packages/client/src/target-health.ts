@@ -1,5 +1,5 @@
 import type { ClientError } from "./client-error.js";
-import { backoffDelayMs, type RetryPolicy } from "./retry-policy.js";
+import { backoffDelayMs, nextAttemptAtMs, type RetryPolicy } from "./retry-policy.js";
 
 /**
  * What the client knows about one engine target, shared by every `score()` call of a client: its
@@ -17,6 +17,9 @@ export interface TargetHealth {
   probeTokens: number;
   /** Consecutive stream failures with no answer in between; 0 when healthy. */
   failures: number;
+  /** When the current streak of failures began and when its latest failure was (ms since the epoch). */
+  failingSinceMs: number;
+  lastFailureAtMs: number;
   /**
    * Bumped by each counted failure. A stream remembers the epoch it was opened in, and its failure
    * counts only if no other failure was counted since: the four streams that die together when an
@@ -35,7 +38,7 @@ export interface TargetHealth {
 
 /** A target not yet validated (capacity 0 until its limits are known). */
 export function createTargetHealth(address: string): TargetHealth {
-  return { address, outstandingTokens: 0, capacityTokens: 0, probeTokens: 0, failures: 0, epoch: 0, retryAtMs: 0, retired: false, scored: 0 };
+  return { address, outstandingTokens: 0, capacityTokens: 0, probeTokens: 0, failures: 0, failingSinceMs: 0, lastFailureAtMs: 0, epoch: 0, retryAtMs: 0, retired: false, scored: 0 };
 }
 
 /** Sets the budgets once the target's limits are known; it can take work from then on. */
@@ -52,8 +55,8 @@ export function retireTarget(target: TargetHealth, error: ClientError): void {
 
 /**
  * Counts a failed stream (broken, refused, or past its deadline) opened in `epochAtOpen`: starts a
- * backoff of {@link backoffDelayMs}, or retires the target once `policy.maxAttempts` consecutive
- * failures are reached.
+ * backoff (see {@link nextAttemptAtMs}), or retires the target once the streak has used up the
+ * policy's budget (`maxAttempts` consecutive failures, or `maxElapsedMs` since the first).
  */
 export function recordTargetFailure(
   target: TargetHealth,
@@ -65,10 +68,13 @@ export function recordTargetFailure(
 ): void {
   target.lastError = error;
   if (target.retired || epochAtOpen !== target.epoch) return;
+  if (target.failures === 0) target.failingSinceMs = nowMs;
   target.failures++;
   target.epoch++;
-  if (target.failures >= policy.maxAttempts) target.retired = true;
-  else target.retryAtMs = nowMs + backoffDelayMs(target.failures, policy, random);
+  target.lastFailureAtMs = nowMs;
+  const retryAtMs = nextAttemptAtMs(target.failures, target.failingSinceMs, nowMs, policy, random);
+  if (retryAtMs === undefined) target.retired = true;
+  else target.retryAtMs = retryAtMs;
 }
 
 /** A result arrived from the target: it is healthy again. */
@@ -149,14 +155,23 @@ export function allRetired(targets: readonly TargetHealth[]): boolean {
   return targets.every((target) => target.retired);
 }
 
-/** Each target's state and last error (`127.0.0.1:5001 given up after 8 failures (UNAVAILABLE: …)`), for the error that ends a run. */
+/**
+ * Each target's state and last error (`127.0.0.1:5001 given up after 8 failures over 21.4 s
+ * (UNAVAILABLE: …)`), for the error that ends a run.
+ */
 export function describeTargets(targets: readonly TargetHealth[]): string {
   return targets
     .map((target) => {
-      const failures = target.failures > 0 ? ` after ${target.failures} failures` : "";
-      const state = target.retired ? `given up${failures}` : target.failures > 0 ? `backing off${failures}` : "healthy";
+      const streak =
+        target.failures === 0 ? "" : target.failures === 1 ? " after 1 failure" : ` after ${target.failures} failures over ${formatSeconds(target.lastFailureAtMs - target.failingSinceMs)}`;
+      const state = target.retired ? `given up${streak}` : target.failures > 0 ? `backing off${streak}` : "healthy";
       const last = target.lastError?.message.replace(`engine ${target.address}: `, "");
       return `${target.address} ${state}${last === undefined ? "" : ` (${last})`}`;
     })
     .join("; ");
+}
+
+/** `0.4 s`, `21.4 s`, `95 s`. */
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }

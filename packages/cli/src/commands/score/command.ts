@@ -1,16 +1,25 @@
 import type { Argv, CommandModule } from "yargs";
+import { UsageError } from "../../exit-codes.js";
 import { lazyHandler, type BuilderArgs, type BuiltOptions } from "../../lazy-handler.js";
+import { withEngineClientOptions } from "../../options/engine-client-options.js";
 import { withEngineOptions } from "../../options/engine-options.js";
 import { withFieldOptions } from "../../options/field-options.js";
 
+/**
+ * Seconds `score --engine` keeps retrying an engine that fails before giving it up: long enough for
+ * an engine process to be restarted and load its model, short enough that a run whose only engine
+ * is gone ends within about a minute with a hint to resume.
+ */
+export const ENGINE_GIVE_UP_SECONDS = 60;
+
 const builder = (y: Argv) =>
   withFieldOptions(
-    withEngineOptions(y, "when scoring in process")
+    withEngineClientOptions(withEngineOptions(y, "when scoring in process"))
       .positional("data", { type: "string", demandOption: true, describe: "Alpaca JSON array, JSONL or Parquet (ShareGPT/messages conversations too)" })
       .option("model", { type: "string", describe: "Model directory, a Hugging Face Hub id (org/name[@rev], downloaded once) or `demo` for the built-in test model" })
       .option("engine", { type: "string", describe: "Score on running engines instead of in process: host:port[,host:port...] (`sftscore serve`, or a load balancer in front of several)" })
       .check((argv) => {
-        if (argv.model === undefined && argv.engine === undefined) throw new Error("give --model (score in process) or --engine (score on running engines)");
+        if (argv.model === undefined && argv.engine === undefined) throw new UsageError("give --model (score in process) or --engine (score on running engines)");
         return true;
       })
       .option("out", { type: "string", demandOption: true, describe: "Result rows: .jsonl (default), .csv or .parquet" })
@@ -24,6 +33,23 @@ const builder = (y: Argv) =>
       .option("rifd-template", { choices: ["seed", "selective-reflection"] as const, default: "seed" as const, describe: "r-IFD prompt" })
       .option("max-length", { type: "number", describe: "Truncate sequences to N tokens (default: the model's maximum)" })
       .option("max-batch-tokens", { type: "number", describe: "Token budget per model run" })
+      .option("window-size", {
+        type: "number",
+        defaultDescription: "2048",
+        describe: "Samples planned and scored together; rows are written a window at a time, so a smaller window shows progress sooner and loses less to a crash, a larger one shares more work (memory grows with it)",
+      })
+      .option("engine-timeout", {
+        type: "number",
+        defaultDescription: "300",
+        describe: "With --engine: seconds an engine may leave work unanswered before it counts as failed and the work is resent",
+      })
+      .option("engine-give-up", {
+        type: "number",
+        defaultDescription: String(ENGINE_GIVE_UP_SECONDS),
+        describe: "With --engine: seconds to keep retrying a failing engine before giving it up; the run fails (resumable) when every engine is given up",
+      })
+      .implies("engine-timeout", "engine")
+      .implies("engine-give-up", "engine")
       .option("resume", { type: "boolean", describe: "Continue a killed run: keep the rows in --out and score the rest" })
       .option("overwrite", { type: "boolean", describe: "Replace an existing --out file" }),
     { taskField: "Field holding the task label (default: group by identical instruction)" },

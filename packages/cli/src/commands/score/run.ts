@@ -1,4 +1,4 @@
-import { EngineClient } from "@sftscore/client";
+import type { EngineClient, EngineClientOptions } from "@sftscore/client";
 import { createEngine, type Engine } from "@sftscore/engine";
 import {
   METRIC_NAMES,
@@ -12,16 +12,19 @@ import { readSamples } from "../../data/read-samples.js";
 import { indexSamples, openSampleLocator, type SampleIndex, type SampleLocator } from "../../data/sample-locator.js";
 import type { FieldMapping } from "../../data/sample.js";
 import { openRowWriter, type RowWriter } from "../../data/write-rows.js";
-import { ExitCode, UsageError } from "../../exit-codes.js";
+import { ExitCode, exitCodeOf, UsageError } from "../../exit-codes.js";
+import { connectEngineClient } from "../../options/engine-client-options.js";
 import { fieldMappingOf } from "../../options/field-options.js";
 import { resolveModel } from "../../model-source.js";
 import { createProgress, formatDuration } from "../../progress.js";
 import { createRunSummary } from "../../run-summary.js";
 import { meterTokens } from "../../token-meter.js";
-import type { ScoreCommandOptions } from "./command.js";
+import { ENGINE_GIVE_UP_SECONDS, type ScoreCommandOptions } from "./command.js";
 
 export async function run(options: ScoreCommandOptions): Promise<number> {
   const metrics = parseMetrics(options.metrics);
+  const windowSize = options.windowSize === undefined ? undefined : positiveInteger("--window-size", options.windowSize);
+  const engineFaults = engineFaultOptions(options);
   // Opened first so that an unwritable path fails before any work, and --resume knows what is done.
   const writer = await openRowWriter(options.out, { resume: options.resume === true, overwrite: options.overwrite === true });
   let engine: Engine | undefined;
@@ -54,7 +57,7 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
     const anchors = options.anchors === undefined ? undefined : await readAll({ ...options, data: options.anchors });
     if (options.engine !== undefined) {
       if (options.model !== undefined) process.stderr.write(`note: --engine given, so the engines' own model is used and --model ${options.model} is not loaded\n`);
-      client = new EngineClient(options.engine);
+      client = await connectEngineClient(options.engine, options, engineFaults);
     } else {
       const model = await resolveModel(options.model ?? "", { signal: interrupt.signal });
       engine = await createEngine({
@@ -85,6 +88,7 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
       signal: interrupt.signal,
       ...(anchors === undefined ? {} : { anchors }),
       ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
+      ...(windowSize === undefined ? {} : { windowSize }),
     };
     const progress = createProgress({ total, already: skip, tokens: () => scorer.tokensScored, stream: process.stderr });
     const summary = createRunSummary();
@@ -101,7 +105,7 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
         process.stderr.write(`interrupted: ${done} of ${total} rows are in ${options.out}; rerun with --resume to finish\n`);
         return ExitCode.failure;
       }
-      throw error;
+      throw withResumeHint(error, `${done} of ${total} rows are in ${options.out}`, options);
     }
     progress.finish();
     const seconds = (performance.now() - started) / 1000;
@@ -123,6 +127,42 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
     await engine?.close();
     await client?.close();
   }
+}
+
+/**
+ * How the client treats engines that fail: `--engine-timeout` becomes the idle deadline (the SDK's
+ * default when absent), and `--engine-give-up` a time budget per failure streak. The budget is a
+ * time, not a count, because a user knows how long an engine restart takes, not how many backoff
+ * steps fit in it.
+ */
+function engineFaultOptions(options: Pick<ScoreCommandOptions, "engineTimeout" | "engineGiveUp">): Pick<EngineClientOptions, "deadlineMs" | "retry"> {
+  const giveUpSeconds = options.engineGiveUp ?? ENGINE_GIVE_UP_SECONDS;
+  if (!Number.isFinite(giveUpSeconds) || giveUpSeconds < 0) throw new UsageError(`--engine-give-up must be a number of seconds >= 0, got ${giveUpSeconds}`);
+  const timeoutSeconds = options.engineTimeout;
+  if (timeoutSeconds !== undefined && (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)) {
+    throw new UsageError(`--engine-timeout must be a positive number of seconds, got ${timeoutSeconds}`);
+  }
+  return {
+    ...(timeoutSeconds === undefined ? {} : { deadlineMs: Math.max(1, Math.round(timeoutSeconds * 1000)) }),
+    retry: { maxAttempts: Number.POSITIVE_INFINITY, maxElapsedMs: giveUpSeconds * 1000 },
+  };
+}
+
+/**
+ * A runtime failure in the middle of scoring (every engine given up, an engine crash) with what the
+ * output holds and how to finish; errors about usage or input (exit code 2) pass unchanged, since
+ * rerunning would not help.
+ */
+function withResumeHint(error: unknown, written: string, options: Pick<ScoreCommandOptions, "overwrite">): unknown {
+  if (exitCodeOf(error) !== ExitCode.failure) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  const rerun = options.overwrite === true ? "rerun with --resume instead of --overwrite" : "rerun with --resume";
+  return new Error(`${reason}; ${written}; ${rerun} to score the rest`, { cause: error });
+}
+
+function positiveInteger(flag: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`${flag} must be a positive integer, got ${value}`);
+  return value;
 }
 
 /** The second pass: the input's samples from index `skip` on (the rows a resumed run still lacks). */
