@@ -25,6 +25,7 @@ export default tseslint.config(
             { sourceTag: "scope:client", onlyDependOnLibsWithTags: ["scope:proto", "scope:metrics"] },
             { sourceTag: "scope:cli", onlyDependOnLibsWithTags: ["scope:engine", "scope:metrics", "scope:client"] },
             { sourceTag: "scope:e2e", onlyDependOnLibsWithTags: ["scope:proto", "scope:engine", "scope:metrics", "scope:client", "scope:cli"] },
+            { sourceTag: "scope:bench", onlyDependOnLibsWithTags: ["scope:proto", "scope:engine", "scope:metrics", "scope:client", "scope:cli"] },
           ],
         },
       ],

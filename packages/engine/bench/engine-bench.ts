@@ -9,13 +9,16 @@
  * plus the engine with the full-logits head, a probe of the first run at new shapes, and the engine
  * with and without shape bucketing on a small-batch workload. Each contender runs in its own child
  * process, one after another, so that its peak RSS is its own; the parent builds the model and the
- * sequences once and hands the same sequences to each. Prints a table and rewrites the `engine`
- * section of BENCHMARKS.md. Takes 4–5 minutes on 2 quiet cores.
+ * sequences once and hands the same sequences to each. Prints a table to stderr and writes the
+ * Markdown of the `engine` section of BENCHMARKS.md to `--markdown FILE` (stdout without it) and its
+ * targets as JSON to `--targets FILE`; the `engine` section of `npm run bench` (bench/engine.ts) runs
+ * it so and writes BENCHMARKS.md. Takes 4–5 minutes on 2 quiet cores.
  *
- * Usage: `npm run bench` (root) or `npx tsx bench/engine-bench.ts [--copies N] [--warm-passes N]
- * [--threads N] [--no-write]` in packages/engine.
+ * Usage: `npm run bench -- --only engine` (root) or `npx tsx packages/engine/bench/engine-bench.ts
+ * [--copies N] [--warm-passes N] [--threads N] [--markdown FILE] [--targets FILE]`.
  */
 import { fork } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,7 +27,6 @@ import ort from "onnxruntime-node";
 import { loadBenchData, repeatRequests } from "./bench-data.js";
 import { presetConfig } from "../src/fixture/llama-config.js";
 import { BENCH_CACHE_DIR, ensureBenchModel, WORKSPACE_ROOT } from "./bench-model.js";
-import { machineInfo, writeBenchmarkSection } from "./benchmarks-file.js";
 import type { ContenderJob, ContenderReply } from "./contender-protocol.js";
 import { planWorkload } from "./session-contenders.js";
 import { summarize, type ContenderRun } from "./engine-figures.js";
@@ -46,7 +48,8 @@ async function main(): Promise<void> {
       copies: { type: "string", default: "1" },
       "warm-passes": { type: "string", default: "2" },
       threads: { type: "string", default: "2" },
-      "no-write": { type: "boolean", default: false },
+      markdown: { type: "string" },
+      targets: { type: "string" },
     },
   });
   const copies = positiveInteger(values.copies, "--copies");
@@ -91,7 +94,6 @@ async function main(): Promise<void> {
     startedAt,
     totalSeconds: (Date.now() - startedAt.getTime()) / 1000,
     loadAtStart: loadAtStart[0],
-    machine: await machineInfo(),
     onnxruntime: ort.env.versions.node ?? "unknown",
     preset: PRESET,
     seed: SEED,
@@ -104,12 +106,22 @@ async function main(): Promise<void> {
     churn: { rounds: CHURN_ROUNDS, groupSize: CHURN_GROUP_SIZE },
     threads,
   };
-  console.log(renderConsole(summary, context));
-  if (!values["no-write"]) {
-    const file = path.join(WORKSPACE_ROOT, "BENCHMARKS.md");
-    await writeBenchmarkSection(file, "engine", renderMarkdown(summary, context));
-    log(`wrote the engine section of ${file}`);
+  console.error(renderConsole(summary, context));
+  const markdown = renderMarkdown(summary, context);
+  if (values.markdown === undefined) process.stdout.write(markdown);
+  else await writeFile(values.markdown, markdown);
+  if (values.targets !== undefined) {
+    const targets: EngineBenchTarget[] = summary.targets.map((t) => ({ figure: t.figure, value: t.value, target: t.target, met: t.met }));
+    await writeFile(values.targets, JSON.stringify(targets));
   }
+}
+
+/** One target as `--targets` writes it (a JSON array of these). */
+interface EngineBenchTarget {
+  readonly figure: string;
+  readonly value: string;
+  readonly target: string;
+  readonly met: boolean;
 }
 
 /** Runs one contender in a fresh child process and waits for it to exit. */

@@ -4,7 +4,6 @@
  */
 import type { BenchData } from "./bench-data.js";
 import type { BenchModel } from "./bench-model.js";
-import type { MachineInfo } from "./benchmarks-file.js";
 import type { ChurnRound, ContenderName } from "./contender-protocol.js";
 import { formatGiB, median, partsText, percent, type Summary } from "./engine-figures.js";
 
@@ -17,7 +16,6 @@ export interface ReportContext {
   readonly totalSeconds: number;
   /** 1-minute load average before the benchmark started anything. */
   readonly loadAtStart: number;
-  readonly machine: MachineInfo;
   readonly onnxruntime: string;
   readonly preset: string;
   readonly seed: number;
@@ -67,7 +65,7 @@ export function renderConsole(summary: Summary, context: ReportContext): string 
 }
 
 export function renderMarkdown(summary: Summary, context: ReportContext): string {
-  const { machine, data, model } = context;
+  const { data, model } = context;
   const a = summary.figures.get("engine");
   const full = summary.figures.get("engine-full-logits");
   const partsOf = (name: ContenderName) => {
@@ -103,7 +101,7 @@ export function renderMarkdown(summary: Summary, context: ReportContext): string
 Written by \`npm run bench\`; a rerun replaces this section.
 
 - **Date:** ${context.startedAt.toISOString()}; the benchmark took ${context.totalSeconds.toFixed(0)} s.
-- **Machine:** ${machine.cpuModel}, ${machine.cores} cores, ${formatGiB(machine.memoryBytes)} RAM, ${machine.kernel}; Node ${machine.node}, onnxruntime-node ${context.onnxruntime}, CPU execution provider. Shared with other work: 1-minute load average ${context.loadAtStart.toFixed(2)} before the start. ${contention}
+- **Runtime:** onnxruntime-node ${context.onnxruntime}, CPU execution provider, on the machine the summary at the top names for this section. Shared with other work: 1-minute load average ${context.loadAtStart.toFixed(2)} before the start. ${contention}
 - **Model:** fixture preset \`${context.preset}\`, seed ${context.seed}, random weights: Llama, hidden 512, 8 layers, 8 heads / 2 KV heads, MLP 1408, vocabulary 151,936, float32, weights in external data; cached in \`${relativeCache(model.dir)}\` (${model.built ? `built in ${model.buildSeconds.toFixed(1)} s by this run` : "reused"}). Engine loss head: \`${a?.run.result.engine?.lossHead ?? "?"}\`.
 - **Data:** \`examples/alpaca_mixed.json\`, ${data.records} records: the seed's alpaca zero-shot prompt + output, tokenized with the model's \`tokenizer.json\` (BOS added); the response (from \`len(enc(prompt))\`) is the scored span. ${data.tokens} tokens, ${data.scoredTokens} scored (${percent(data.scoredTokens / data.tokens)}; the issue planned for about 50%, this is what the example data's responses give), lengths ${data.minLength}–${data.maxLength}. Workload: ${context.copies === 1 ? "the data once" : `${context.copies} copies`}, ${data.tokens * context.copies} tokens per pass, the same sequences for every contender.
 - **Settings:** ${context.threads} intra-op threads, 1 inter-op thread, sequential execution, all graph optimizations. Engine defaults except threads: maxBatchTokens ${limits?.maxBatchTokens}, maxBatchSize ${limits?.maxBatchSize}, maxScoredTokens ${limits?.maxScoredTokens}, \`defaultLengthBucket\`, one worker. (b) and (c) run the batches that the engine's planner (\`planBatches\`) makes with those limits, fed by the engine's collation (\`buildBatchFeeds\`).

@@ -1,0 +1,229 @@
+/**
+ * The compute floor of a scoring run (issue 7 §2): the floating-point work no implementation can
+ * avoid — the transformer body over the positions each distinct sequence needs (every position up to
+ * the last scored one; the last token's own hidden state predicts nothing) and the LM head over the
+ * scored positions only. Counted from the sequences sftscore actually sent (after its sharing and
+ * dedup), and timed alone in the same process on sftscore's own batches: the body graph with
+ * hidden-state output, then the head graph (LM head → log-softmax → label) on the scored rows.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { SequenceRequest } from "@sftscore/metrics";
+import ort from "onnxruntime-node";
+import { deriveFloorGraphs, HEAD_HIDDEN_INPUT, HEAD_LABELS_INPUT, HEAD_OUTPUT, type DerivedGraph } from "./floor-graphs.js";
+
+/** The dimensions of a Llama-style model that decide its floating-point work. */
+export interface ModelShape {
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly vocabSize: number;
+}
+
+/** Reads {@link ModelShape} from a model directory's `config.json`. */
+export async function readModelShape(modelDir: string): Promise<ModelShape> {
+  const config = JSON.parse(await readFile(path.join(modelDir, "config.json"), "utf8")) as Record<string, number | undefined>;
+  const field = (name: string): number => {
+    const value = config[name];
+    if (typeof value !== "number") throw new Error(`${modelDir}/config.json: "${name}" must be a number`);
+    return value;
+  };
+  const hiddenSize = field("hidden_size");
+  return {
+    hiddenSize,
+    intermediateSize: field("intermediate_size"),
+    layers: field("num_hidden_layers"),
+    kvHeads: field("num_key_value_heads"),
+    headDim: config.head_dim ?? hiddenSize / field("num_attention_heads"),
+    vocabSize: field("vocab_size"),
+  };
+}
+
+/** The floor's work for a set of sequences. */
+export interface FloorWork {
+  readonly sequences: number;
+  /** Positions the body must run: Σ over sequences of (last scored position), i.e. positions 0..last−1. */
+  readonly bodyPositions: number;
+  /** Positions whose log-probability is needed: the LM head's rows. */
+  readonly scoredPositions: number;
+  /**
+   * Body positions with a distinct prefix: what the body would run if equal prefixes (the template's
+   * preamble, a partner's prompt shared by its one-shot sequences) were computed once. Not part of
+   * the floor, which scores each sequence from scratch; it shows what prefix caching could save.
+   */
+  readonly distinctPrefixPositions: number;
+  /** Multiply-adds × 2 of the body: projections and MLP per position, attention over each position's context. */
+  readonly bodyFlops: number;
+  /** Multiply-adds × 2 of the LM head over the scored positions. */
+  readonly headFlops: number;
+}
+
+/** Counts the floor's work for `requests` (each a distinct sequence, as sftscore sent them). */
+export function countFloorWork(requests: readonly SequenceRequest[], shape: ModelShape): FloorWork {
+  const { hiddenSize: h, intermediateSize, layers, kvHeads, headDim, vocabSize } = shape;
+  const perPosition = layers * (2 * h * (2 * h + 2 * kvHeads * headDim) + 6 * h * intermediateSize);
+  let bodyPositions = 0;
+  let scoredPositions = 0;
+  let attentionFlops = 0;
+  for (const request of requests) {
+    const positions = scoredPositionsOf(request);
+    const needed = positions.length === 0 ? 0 : positions[positions.length - 1];
+    bodyPositions += needed;
+    scoredPositions += positions.length;
+    // Position t attends to t + 1 keys: QKᵀ and the weighted sum of V, each 2·hidden FLOPs per key.
+    attentionFlops += layers * 4 * h * ((needed * (needed + 1)) / 2);
+  }
+  return {
+    sequences: requests.length,
+    bodyPositions,
+    scoredPositions,
+    distinctPrefixPositions: countDistinctPrefixes(requests),
+    bodyFlops: bodyPositions * perPosition + attentionFlops,
+    headFlops: scoredPositions * 2 * h * vocabSize,
+  };
+}
+
+/** The union of a request's spans, ascending (the positions the engine's loss head scores). */
+export function scoredPositionsOf(request: SequenceRequest): number[] {
+  const marked = new Uint8Array(request.tokenIds.length);
+  for (const span of request.spans) marked.fill(1, span.start, span.end);
+  return [...marked.keys()].filter((i) => marked[i] === 1);
+}
+
+/** Nodes of the token trie over the body positions of every sequence. */
+function countDistinctPrefixes(requests: readonly SequenceRequest[]): number {
+  type Node = Map<number, Node>;
+  const root: Node = new Map();
+  let nodes = 0;
+  for (const request of requests) {
+    const positions = scoredPositionsOf(request);
+    const needed = positions.length === 0 ? 0 : positions[positions.length - 1];
+    let node = root;
+    for (let i = 0; i < needed; i++) {
+      let next = node.get(request.tokenIds[i]);
+      if (next === undefined) {
+        next = new Map();
+        node.set(request.tokenIds[i], next);
+        nodes++;
+      }
+      node = next;
+    }
+  }
+  return nodes;
+}
+
+/** One model run of the measured job: its sequences in row order and its padded length. */
+export interface RunBatch {
+  readonly sequenceIds: readonly string[];
+  readonly paddedLength: number;
+}
+
+/** The floor's time on the job's batches. */
+export interface FloorTiming {
+  /** Wall time of all batches: body runs, the gather of scored rows in JavaScript, head runs. */
+  readonly seconds: number;
+  readonly bodySeconds: number;
+  readonly headSeconds: number;
+  /** Σ log p over every requested span, to check the floor computed the job's numbers. */
+  readonly sumLogprob: number;
+}
+
+/**
+ * Runs the floor over `batches` (the engine's own runs of the job, replayed with the same rows and
+ * padded lengths) in this process, with `threads` intra-op threads, and times it. One cold pass,
+ * as the job itself ran: every shape is new to the fresh sessions.
+ */
+export async function timeFloor(modelDir: string, batches: readonly RunBatch[], requests: ReadonlyMap<string, SequenceRequest>, threads: number): Promise<FloorTiming> {
+  const graphs = await deriveFloorGraphs(modelDir);
+  // Two sessions mean two intra-op thread pools on the same cores; a pool spin-waits after its run
+  // and measured here took a core from the other session. The engine's single session pays nothing
+  // of the kind, so the floor's pools sleep instead of spinning.
+  const options = (graph: DerivedGraph): ort.InferenceSession.SessionOptions => ({
+    executionProviders: ["cpu"],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+    extra: { session: { ...graph.extra.session, intra_op: { allow_spinning: "0" } } },
+  });
+  const body = await ort.InferenceSession.create(graphs.body.bytes, options(graphs.body));
+  const head = await ort.InferenceSession.create(graphs.head.bytes, options(graphs.head));
+  const hiddenSize = graphs.hiddenSize;
+  let bodySeconds = 0;
+  let headSeconds = 0;
+  let sumLogprob = 0;
+  try {
+    const started = performance.now();
+    for (const batch of batches) {
+      const rows = batch.sequenceIds.map((id) => {
+        const request = requests.get(id);
+        if (request === undefined) throw new Error(`the job ran sequence "${id}", which was not recorded`);
+        return request;
+      });
+      const feeds = bodyFeeds(rows, batch.paddedLength);
+      let time = performance.now();
+      const output = await body.run(Object.fromEntries(body.inputNames.map((name) => [name, feeds[name]])), [graphs.hiddenStatesName]);
+      const hidden = output[graphs.hiddenStatesName].data as Float32Array;
+      bodySeconds += (performance.now() - time) / 1000;
+
+      const scored = rows.map(scoredPositionsOf);
+      const count = scored.reduce((n, positions) => n + positions.length, 0);
+      const gathered = new Float32Array(count * hiddenSize);
+      const labels = new BigInt64Array(count);
+      let k = 0;
+      rows.forEach((request, row) => {
+        for (const position of scored[row]) {
+          // The hidden state at position − 1 has seen t[<position] and predicts t[position].
+          const at = (row * batch.paddedLength + position - 1) * hiddenSize;
+          gathered.set(hidden.subarray(at, at + hiddenSize), k * hiddenSize);
+          labels[k++] = BigInt(request.tokenIds[position]);
+        }
+      });
+      time = performance.now();
+      const logprobs = (await head.run({
+        [HEAD_HIDDEN_INPUT]: new ort.Tensor("float32", gathered, [count, hiddenSize]),
+        [HEAD_LABELS_INPUT]: new ort.Tensor("int64", labels, [count]),
+      }))[HEAD_OUTPUT].data as Float32Array;
+      headSeconds += (performance.now() - time) / 1000;
+      sumLogprob += spanSums(rows, scored, logprobs);
+    }
+    return { seconds: (performance.now() - started) / 1000, bodySeconds, headSeconds, sumLogprob };
+  } finally {
+    await Promise.all([body.release(), head.release()]);
+  }
+}
+
+/** Right-padded `[rows, L]` feeds, as the engine lays them out (pad id 0, mask 0, position 0). */
+function bodyFeeds(rows: readonly SequenceRequest[], paddedLength: number): Record<string, ort.Tensor> {
+  const size = rows.length * paddedLength;
+  const inputIds = new BigInt64Array(size);
+  const attentionMask = new BigInt64Array(size);
+  const positionIds = new BigInt64Array(size);
+  rows.forEach((request, row) => {
+    request.tokenIds.forEach((id, i) => {
+      inputIds[row * paddedLength + i] = BigInt(id);
+      attentionMask[row * paddedLength + i] = 1n;
+      positionIds[row * paddedLength + i] = BigInt(i);
+    });
+  });
+  const dims = [rows.length, paddedLength];
+  return {
+    input_ids: new ort.Tensor("int64", inputIds, dims),
+    attention_mask: new ort.Tensor("int64", attentionMask, dims),
+    position_ids: new ort.Tensor("int64", positionIds, dims),
+  };
+}
+
+/** Σ over every requested span of its positions' log-probabilities (`logprobs` in scored order). */
+function spanSums(rows: readonly SequenceRequest[], scored: readonly number[][], logprobs: Float32Array): number {
+  let sum = 0;
+  let offset = 0;
+  rows.forEach((request, row) => {
+    const at = new Map(scored[row].map((position, k) => [position, logprobs[offset + k]]));
+    for (const span of request.spans) for (let i = span.start; i < span.end; i++) sum += at.get(i) ?? NaN;
+    offset += scored[row].length;
+  });
+  return sum;
+}
