@@ -17,6 +17,7 @@ function randomLimits(random: () => number): BatchLimits {
     maxBatchTokens: randomInt(random, 16, 16_384),
     maxBatchSize: randomInt(random, 1, 80),
     maxScoredTokens: random() < 0.2 ? Infinity : randomInt(random, 1, 8192),
+    ...(random() < 0.5 ? {} : { maxAttentionCells: randomInt(random, 256, 4096 * 4096) }),
   };
 }
 
@@ -94,6 +95,7 @@ describe("planBatches", () => {
           expect(batch.items.length * batch.paddedLength, context).toBeLessThanOrEqual(limits.maxBatchTokens);
           const scored = batch.items.reduce((total, item) => total + item.scoredCount, 0);
           expect(scored, context).toBeLessThanOrEqual(limits.maxScoredTokens);
+          expect(batch.items.length * batch.paddedLength ** 2, context).toBeLessThanOrEqual(limits.maxAttentionCells ?? Infinity);
         }
       }
     }
@@ -165,6 +167,18 @@ describe("planBatches", () => {
     expect(batches.map((batch) => batch.items.map((item) => item.index))).toEqual([[1], [2, 0], [3]]);
   });
 
+  it("splits long rows by the attention budget while short rows still fill the token budget", () => {
+    // The tiny fixture model's default: one 2048-token row's attention per run (4 heads, 64 MiB).
+    const limits = { ...LIMITS, maxAttentionCells: 2048 * 2048 };
+    const long = Array.from({ length: 4 }, (_, index) => ({ index, length: 2048, scoredCount: 100 }));
+    const medium = Array.from({ length: 8 }, (_, i) => ({ index: 4 + i, length: 1024, scoredCount: 100 }));
+    const short = Array.from({ length: 64 }, (_, i) => ({ index: 12 + i, length: 128, scoredCount: 10 }));
+    const rows = (batches: PlannedBatch[]) => batches.map((batch) => `${batch.items.length}x${batch.paddedLength}`);
+    expect(rows(planBatches([...long, ...medium, ...short], limits))).toEqual(["1x2048", "1x2048", "1x2048", "1x2048", "4x1024", "4x1024", "64x128"]);
+    // Without it the token budget alone packs 4 × 2048 and 8 × 1024.
+    expect(rows(planBatches([...long, ...medium, ...short], LIMITS))).toEqual(["4x2048", "8x1024", "64x128"]);
+  });
+
   it("plans one row per batch when maxBatchSize is 1", () => {
     const items = Array.from({ length: 5 }, (_, index) => ({ index, length: 8, scoredCount: 7 }));
     expect(planBatches(items, { ...LIMITS, maxBatchSize: 1 })).toHaveLength(5);
@@ -193,6 +207,7 @@ describe("planBatches", () => {
       expect(() => planBatches(items, { ...LIMITS, maxBatchTokens: bad })).toThrow(/maxBatchTokens must be a positive integer/);
       expect(() => planBatches(items, { ...LIMITS, maxBatchSize: bad })).toThrow(/maxBatchSize/);
       expect(() => planBatches(items, { ...LIMITS, maxScoredTokens: bad })).toThrow(/maxScoredTokens/);
+      expect(() => planBatches(items, { ...LIMITS, maxAttentionCells: bad })).toThrow(/maxAttentionCells/);
     }
     expect(planBatches(items, { maxBatchTokens: Infinity, maxBatchSize: Infinity, maxScoredTokens: Infinity })).toHaveLength(1);
   });
@@ -234,7 +249,12 @@ function greedyPlan(items: readonly BatchItem[], limits: BatchLimits): PlannedBa
   let scored = 0;
   for (const item of [...items].sort((a, b) => b.length - a.length || a.index - b.index)) {
     const padded = Math.max(paddedLength, defaultLengthBucket(item.length));
-    const fits = current.length === 0 || ((current.length + 1) * padded <= limits.maxBatchTokens && current.length + 1 <= limits.maxBatchSize && scored + item.scoredCount <= limits.maxScoredTokens);
+    const fits =
+      current.length === 0 ||
+      ((current.length + 1) * padded <= limits.maxBatchTokens &&
+        current.length + 1 <= limits.maxBatchSize &&
+        scored + item.scoredCount <= limits.maxScoredTokens &&
+        (current.length + 1) * padded ** 2 <= (limits.maxAttentionCells ?? Infinity));
     if (!fits) {
       batches.push({ items: current, paddedLength });
       current = [];

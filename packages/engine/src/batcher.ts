@@ -25,6 +25,13 @@ export interface BatchLimits {
    */
   maxScoredTokens: number;
   /**
+   * Rows × padded length², the cells of one attention head's score matrices summed over rows.
+   * Unfused attention holds `[rows, heads, L, L]` tensors (scores, masked scores, softmax), which
+   * grow with the square of the padded length while the token budget grows linearly: at long lengths
+   * they, not the token budget, set the memory peak. Default `Infinity` (no limit).
+   */
+  maxAttentionCells?: number;
+  /**
    * Padded length, in tokens, for a row of the given length; must return an integer ≥ `length` and
    * never decrease as `length` grows. Default {@link defaultLengthBucket}. A caller whose graph
    * derives positions from `arange(L)` (absolute position embeddings, no `position_ids` input)
@@ -45,6 +52,17 @@ export interface BatchLimits {
  * compute for small models; splitting for less padding than that is not worth another run.
  */
 export const DEFAULT_BATCH_OVERHEAD_TOKENS = 128;
+
+/**
+ * How queued sequences are grouped into model runs:
+ * - `"token-budget"` (default): {@link planBatches} over the queue — longest first, cut to minimise
+ *   padding under the {@link BatchLimits};
+ * - `{ fixedBatchSize: n }`: the `n` oldest queued sequences in arrival order, whatever their lengths,
+ *   padded to the longest one's bucket; no limit but the row count applies. This is how a
+ *   straightforward port batches (the seed's batches of 5); benchmarks use it to measure what
+ *   token-budget batching buys.
+ */
+export type BatchingPolicy = "token-budget" | { readonly fixedBatchSize: number };
 
 /** One sequence to place in a batch. */
 export interface BatchItem {
@@ -102,7 +120,7 @@ export function defaultLengthBucket(length: number): number {
  * The sorted list is then cut into consecutive batches that minimise the padded tokens run plus
  * {@link BatchLimits.batchOverheadTokens} per run (dynamic programming over the cut points), subject
  * to `rows × paddedLength ≤ maxBatchTokens`, `rows ≤ maxBatchSize` and
- * `Σ scoredCount ≤ maxScoredTokens`. Greedy filling up to the token budget would mix a 50-token row
+ * `Σ scoredCount ≤ maxScoredTokens` and `rows × paddedLength² ≤ maxAttentionCells`. Greedy filling up to the token budget would mix a 50-token row
  * into a batch padded to 380 tokens; the cost model splits there instead. An item that alone exceeds
  * a limit gets a batch of its own: it is never dropped, and the caller decides whether the run fails.
  *
@@ -117,6 +135,7 @@ export function defaultLengthBucket(length: number): number {
  */
 export function planBatches(items: readonly BatchItem[], limits: BatchLimits): PlannedBatch[] {
   checkLimits(limits);
+  const maxAttentionCells = limits.maxAttentionCells ?? Infinity;
   const bucket = limits.lengthBucket ?? defaultLengthBucket;
   const overhead = limits.batchOverheadTokens ?? DEFAULT_BATCH_OVERHEAD_TOKENS;
   const sorted = longestFirst(items);
@@ -134,7 +153,9 @@ export function planBatches(items: readonly BatchItem[], limits: BatchLimits): P
       // A custom bucket need not be monotone, so the batch's length is the maximum over its rows.
       batchPadded = Math.max(batchPadded, padded[i]);
       scored += sorted[i].scoredCount;
-      const fits = rows === 1 || (rows <= limits.maxBatchSize && rows * batchPadded <= limits.maxBatchTokens && scored <= limits.maxScoredTokens);
+      const fits =
+        rows === 1 ||
+        (rows <= limits.maxBatchSize && rows * batchPadded <= limits.maxBatchTokens && scored <= limits.maxScoredTokens && rows * batchPadded * batchPadded <= maxAttentionCells);
       // Adding rows only grows every constrained quantity, so the first misfit ends the search.
       if (!fits) break;
       const cost = best[i] + rows * batchPadded + overhead;
@@ -190,8 +211,8 @@ function checkLimits(limits: BatchLimits): void {
   if (overhead !== undefined && !(Number.isFinite(overhead) && overhead >= 0)) {
     throw new RangeError(`batchOverheadTokens must be a non-negative number, got ${overhead}`);
   }
-  for (const name of ["maxBatchTokens", "maxBatchSize", "maxScoredTokens"] as const) {
-    const value = limits[name];
+  for (const name of ["maxBatchTokens", "maxBatchSize", "maxScoredTokens", "maxAttentionCells"] as const) {
+    const value = limits[name] ?? Infinity;
     if (value !== Infinity && !(Number.isSafeInteger(value) && value > 0)) {
       throw new RangeError(`${name} must be a positive integer or Infinity, got ${value}`);
     }

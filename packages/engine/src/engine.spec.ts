@@ -5,7 +5,8 @@ import type { SequenceRequest, SequenceScore } from "@sftscore/metrics";
 import { Tokenizer } from "tokenizers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { executionProviders } from "./devices.js";
-import { createEngine, type Engine, type EngineOptions } from "./engine.js";
+import { defaultLengthBucket } from "./batcher.js";
+import { createEngine, type Engine, type EngineBatch, type EngineOptions } from "./engine.js";
 import { EngineError } from "./engine-error.js";
 import { buildFixtureModel, type FixtureModelOptions } from "./fixture/build-fixture.js";
 import { readLlamaModel, type LoadedLlamaModel } from "./fixture/fixture-model-reader.js";
@@ -146,6 +147,54 @@ describe("engine batching", () => {
     expect(stats.batches).toBeLessThan(10);
     expect(stats.realTokens / stats.paddedTokens).toBeGreaterThan(0.5);
     await engine.close();
+  });
+
+  it("with fixed batches runs the oldest n sequences in arrival order, with the same span sums", async () => {
+    const cacheDir = await tempDir();
+    const requests = requestsFor(setup.rows);
+    const batches: EngineBatch[] = [];
+    const fixed = await createEngine({ model: setup.dir, threads: 1, cacheDir, batching: { fixedBatchSize: 2 }, onBatch: (batch) => batches.push(batch) });
+    const fixedScores = await scoreAll(fixed, requests);
+    await fixed.close();
+    const budget = await createEngine({ model: setup.dir, threads: 1, cacheDir });
+    const budgetScores = await scoreAll(budget, requests);
+    await budget.close();
+
+    expect(batches.map((b) => b.sequenceIds)).toEqual([["r0", "r1"], ["r2", "r3"], ["r4"]]);
+    const longest = (ids: readonly string[]) => Math.max(...ids.map((id) => requests.find((r) => r.id === id)?.tokenIds.length ?? 0));
+    expect(batches.map((b) => b.paddedLength)).toEqual(batches.map((b) => defaultLengthBucket(longest(b.sequenceIds))));
+    for (const request of requests) {
+      expect(fixedScores.get(request.id)?.spans).toEqual(budgetScores.get(request.id)?.spans);
+    }
+  });
+
+  it("counts the distinct [rows, padded length] shapes it ran", async () => {
+    const [short, long] = [setup.rows[3], setup.rows[0]];
+    expect(defaultLengthBucket(short.length)).not.toBe(defaultLengthBucket(long.length));
+    const engine = await createEngine({ model: setup.dir, threads: 1, cacheDir: await tempDir(), batching: { fixedBatchSize: 2 } });
+    const rows = [short, short, long, long, short, short];
+    await scoreAll(engine, rows.map((tokenIds, i) => ({ id: `s${i}`, tokenIds, spans: [{ start: 1, end: tokenIds.length }] })));
+    expect(engine.stats()).toMatchObject({ batches: 3, shapes: 2 });
+    await engine.close();
+  });
+
+  it("runs long rows alone by the attention budget its heads give (one 2048-token row for the tiny model)", async () => {
+    const engine = await createEngine({ model: setup.dir, threads: 1, cacheDir: await tempDir() });
+    // 4 heads × 2048² cells × 4 B = the 64 MiB budget.
+    expect((await engine.info()).maxAttentionCells).toBe(2048 * 2048);
+    const long = Uint32Array.from({ length: 2048 }, (_, i) => 1 + (i % 200));
+    const short = setup.rows[0];
+    const requests = [long, long, short, short].map((tokenIds, i) => ({ id: `a${i}`, tokenIds, spans: [{ start: 1, end: 8 }] }));
+    expect((await scoreAll(engine, requests)).size).toBe(4);
+    expect(engine.stats()).toMatchObject({ batches: 3, shapes: 2 });
+    await engine.close();
+  });
+
+  it("rejects a fixed batch size that is not a positive integer", async () => {
+    await expect(createEngine({ model: setup.dir, batching: { fixedBatchSize: 0 } })).rejects.toMatchObject({
+      code: "invalid-argument",
+      message: expect.stringMatching(/batching.fixedBatchSize must be a positive integer, got 0/),
+    });
   });
 
   it("answers a sequence whose spans are all empty without a model run", async () => {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { ModelInfo, Scorer, SequenceRequest, SequenceScore } from "@sftscore/metrics";
-import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, defaultLengthBucket } from "./batcher.js";
+import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, defaultLengthBucket, type BatchingPolicy } from "./batcher.js";
 import { executionProviders, type Device } from "./devices.js";
 import { EngineError, type EngineErrorCode } from "./engine-error.js";
 import type { LossHeadKind } from "./loss-head.js";
@@ -34,6 +34,14 @@ export interface EngineOptions {
    * capped at maxBatchTokens.
    */
   readonly maxScoredTokens?: number;
+  /**
+   * Rows × padded length² per run (see `BatchLimits.maxAttentionCells`). Unfused attention holds a few
+   * `[rows, heads, L, L]` float32 tensors at once, so the default keeps one of them within 64 MiB:
+   * ⌊64 MiB / (heads × 4 B)⌋ with `num_attention_heads` from config.json (no limit when it is absent).
+   * Only long rows feel it: with 14 heads, 512-token rows go 4 to a run and 256-token rows 18 (the
+   * token budget allows 16 and 32); with the tiny fixture model's 4 heads, one 2048-token row per run.
+   */
+  readonly maxAttentionCells?: number;
   /** Tokens that may wait in the queue before callers wait (back-pressure); default 4 × maxBatchTokens. */
   readonly maxQueuedTokens?: number;
   /** Where loss-head-extended models are cached; default `~/.cache/sftscore/extended-models` (`$SFTSCORE_CACHE`). */
@@ -47,6 +55,24 @@ export interface EngineOptions {
    * `(n) => n` to measure what bucketing buys.
    */
   readonly lengthBucket?: (length: number) => number;
+  /**
+   * How queued sequences are grouped into runs: `token-budget` (default; longest first under the
+   * limits above) or `{ fixedBatchSize: n }`, the n oldest in arrival order whatever their lengths —
+   * the way a straightforward port batches, for benchmarks that measure what token-budget batching buys.
+   */
+  readonly batching?: BatchingPolicy;
+  /** Called after each successful model run (benchmarks replay the runs); must not throw. */
+  readonly onBatch?: (batch: EngineBatch) => void;
+}
+
+/** One model run, as {@link EngineOptions.onBatch} reports it. */
+export interface EngineBatch {
+  /** Ids of the run's sequences, in row order. */
+  readonly sequenceIds: readonly string[];
+  /** Length every row was right-padded to, in tokens. */
+  readonly paddedLength: number;
+  /** Time inside `session.run`, in seconds. */
+  readonly seconds: number;
 }
 
 /** {@link ModelInfo} plus what only an engine knows: its loss head and limits. */
@@ -56,6 +82,7 @@ export interface EngineInfo extends ModelInfo {
   readonly lossHeadReason?: string;
   readonly maxBatchTokens: number;
   readonly maxScoredTokens: number;
+  readonly maxAttentionCells: number;
   readonly threads: number;
   readonly workers: number;
 }
@@ -97,6 +124,15 @@ export interface Engine extends Scorer {
 const LOSS_HEAD_BUDGET_BYTES = 2 * 1024 ** 3;
 
 /**
+ * Bytes one float32 `[rows, heads, L, L]` attention tensor may take per run. Measured on the tiny
+ * fixture model, a run's resident memory is about 7 such tensors (scores, masked scores, softmax and
+ * ONNX Runtime's arena slack), so this keeps the attention part of a run near 0.5 GB at any length;
+ * the token budget alone let four 2048-token rows take 1.8 GB. Splitting long rows into smaller runs
+ * costs little: their attention work is per row, and the matrix products are large either way.
+ */
+const ATTENTION_BUDGET_BYTES = 64 * 1024 ** 2;
+
+/**
  * Loads a model and starts its session workers.
  *
  * @throws EngineError `not-found`/`invalid-argument` for a directory that is not a causal LM,
@@ -108,6 +144,10 @@ const LOSS_HEAD_BUDGET_BYTES = 2 * 1024 ** 3;
  * await engine.close();
  */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const batching = options.batching ?? "token-budget";
+  if (batching !== "token-budget" && !(Number.isSafeInteger(batching.fixedBatchSize) && batching.fixedBatchSize > 0)) {
+    throw new EngineError("invalid-argument", `batching.fixedBatchSize must be a positive integer, got ${String(batching.fixedBatchSize)}`);
+  }
   const device = options.device ?? "cpu";
   const providers = executionProviders(device);
   const directory = await openModelDirectory(options.model, options.modelId === undefined ? {} : { modelId: options.modelId });
@@ -118,6 +158,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const workers = options.workers ?? 1;
   const maxBatchTokens = options.maxBatchTokens ?? Math.max(DEFAULT_MAX_BATCH_TOKENS, directory.maxLength);
   const maxScoredTokens = options.maxScoredTokens ?? Math.max(64, Math.min(maxBatchTokens, Math.floor(LOSS_HEAD_BUDGET_BYTES / (directory.vocabSize * 4 * 2))));
+  const maxAttentionCells = options.maxAttentionCells ?? (directory.attentionHeads === undefined ? Infinity : Math.floor(ATTENTION_BUDGET_BYTES / (directory.attentionHeads * 4)));
   const hosts: SessionHost[] = [];
   try {
     for (let i = 0; i < workers; i++) {
@@ -144,7 +185,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const lengthBucket = options.lengthBucket ?? defaultLengthBucket;
   const scheduler = createScheduler({
     hosts,
-    limits: { maxBatchTokens, maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE, maxScoredTokens, lengthBucket: (n) => Math.min(lengthBucket(n), directory.maxLength) },
+    limits: { maxBatchTokens, maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE, maxScoredTokens, maxAttentionCells, lengthBucket: (n) => Math.min(lengthBucket(n), directory.maxLength) },
+    batching,
     maxQueuedTokens: options.maxQueuedTokens ?? 4 * maxBatchTokens,
     observer: {
       onBatch(batch) {
@@ -154,7 +196,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         totals.paddedTokens += batch.paddedTokens;
         totals.scoredTokens += batch.scoredTokens;
         totals.runSeconds += batch.seconds;
-        shapes.add(`${batch.rows}x${batch.paddedTokens / batch.rows}`);
+        shapes.add(`${batch.rows}x${batch.paddedLength}`);
+        options.onBatch?.({ sequenceIds: batch.sequenceIds, paddedLength: batch.paddedLength, seconds: batch.seconds });
       },
       onError: countError,
     },
@@ -174,6 +217,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(extended.reason === undefined ? {} : { lossHeadReason: extended.reason }),
     maxBatchTokens,
     maxScoredTokens,
+    maxAttentionCells,
     threads,
     workers,
   };

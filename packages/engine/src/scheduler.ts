@@ -1,19 +1,30 @@
 import type { SequenceRequest, SequenceScore } from "@sftscore/metrics";
 import { buildBatchFeeds, scoredPositions } from "./batch-tensors.js";
-import { planBatches, type BatchItem, type BatchLimits } from "./batcher.js";
+import { planBatches, type BatchingPolicy, type BatchItem, type BatchLimits } from "./batcher.js";
 import { EngineError } from "./engine-error.js";
 import type { SessionHost } from "./session-host.js";
 import { scoreSequence, scoreBatch } from "./span-sums.js";
 
 /** What the scheduler reports as it works (for metrics endpoints and benchmarks). */
 export interface SchedulerObserver {
-  onBatch?(batch: { rows: number; realTokens: number; paddedTokens: number; scoredTokens: number; seconds: number }): void;
+  onBatch?(batch: {
+    rows: number;
+    realTokens: number;
+    paddedTokens: number;
+    scoredTokens: number;
+    seconds: number;
+    /** The run's sequences, in row order. */
+    sequenceIds: readonly string[];
+    paddedLength: number;
+  }): void;
   onError?(error: EngineError): void;
 }
 
 export interface SchedulerOptions {
   readonly hosts: readonly SessionHost[];
   readonly limits: BatchLimits;
+  /** Default `token-budget`. */
+  readonly batching?: BatchingPolicy;
   /** Tokens that may wait in the queue before `submit` waits for room (back-pressure). */
   readonly maxQueuedTokens: number;
   readonly observer?: SchedulerObserver;
@@ -122,13 +133,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   }
 
   function takeBatch(): Queued[] {
-    const items: BatchItem[] = queue.map((q, index) => ({ index, length: q.request.tokenIds.length, scoredCount: q.positions.length }));
-    const batches = planBatches(items, options.limits);
-    // The queue is in arrival order, so index 0 is the oldest waiting sequence.
-    const chosen = batches.find((b) => b.items.some((item) => item.index === 0)) ?? batches[0];
-    const taken = chosen.items.map((item) => queue[item.index]);
+    const batching = options.batching ?? "token-budget";
+    // The queue is in arrival order, so its head holds the oldest waiting sequences.
+    const taken = batching === "token-budget" ? plannedBatch() : queue.slice(0, batching.fixedBatchSize);
     for (const item of taken) remove(item);
     return taken;
+  }
+
+  /** The planned batch that holds the oldest waiting sequence, so none starves. */
+  function plannedBatch(): Queued[] {
+    const items: BatchItem[] = queue.map((q, index) => ({ index, length: q.request.tokenIds.length, scoredCount: q.positions.length }));
+    const batches = planBatches(items, options.limits);
+    const chosen = batches.find((b) => b.items.some((item) => item.index === 0)) ?? batches[0];
+    return chosen.items.map((item) => queue[item.index]);
   }
 
   function dispatch(host: SessionHost, items: Queued[]): void {
@@ -142,7 +159,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         const scores = scoreBatch(requests, feeds, result.tokenLogprobs);
         feeds.rows.forEach((row, i) => items[row.requestIndex].resolve(scores[i]));
         const realTokens = requests.reduce((sum, r) => sum + r.tokenIds.length, 0);
-        options.observer?.onBatch?.({ rows: requests.length, realTokens, paddedTokens: requests.length * paddedLength, scoredTokens: feeds.scoredIndex.length, seconds: result.seconds });
+        options.observer?.onBatch?.({
+          rows: requests.length,
+          realTokens,
+          paddedTokens: requests.length * paddedLength,
+          scoredTokens: feeds.scoredIndex.length,
+          seconds: result.seconds,
+          sequenceIds: requests.map((r) => r.id),
+          paddedLength,
+        });
       },
       (error: unknown) => {
         const failure = EngineError.from(error);

@@ -35,8 +35,8 @@ export { conditionalLayout, startsWith, wholeLayout } from "./span-layout.js";
 export type { ConditionalLayout, SpanLayout } from "./span-layout.js";
 export { createSequencePool, sequenceKeyOf } from "./sequence-pool.js";
 export type { PlannedSequence, SequencePool, SpanRef } from "./sequence-pool.js";
-export { planWindow } from "./plan.js";
-export type { OneshotPlan, Partner, PlanSettings, RowPlan, SpanSource, WindowPlan, WindowRow } from "./plan.js";
+export { FULL_SHARING, planWindow } from "./plan.js";
+export type { OneshotPlan, Partner, PlanSettings, RowPlan, SpanSource, WindowPlan, WindowRow, WorkSharing } from "./plan.js";
 
 export { meanOfComparisons, oneshotComparison, perplexityOfSpan, ratio } from "./metric-math.js";
 export type { MaybeValue, OneshotMode, Perplexity } from "./metric-math.js";

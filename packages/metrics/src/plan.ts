@@ -10,10 +10,11 @@ import { conditionalLayout, wholeLayout, type ConditionalLayout, type SpanLayout
 import type { PromptSet } from "./templates.js";
 import type { Encoding, Tokenizer } from "./tokenization.js";
 
-/** A one-shot partner of a sample: `label` is its sample index (or anchor position). */
+/** A one-shot partner of a sample: `label` is its sample index, or its anchor position when `anchor` is set. */
 export interface Partner {
   readonly label: number;
   readonly sample: Sample;
+  readonly anchor?: boolean;
 }
 
 /** One sample of the window, with its partners when `oneshot_validity` is requested. */
@@ -51,11 +52,38 @@ export interface WindowPlan {
   readonly rows: readonly RowPlan[];
 }
 
+/**
+ * Which work the plan shares (DESIGN.md §1, "Work sharing"). Both are on unless a benchmark turns
+ * them off to measure what each saves; either way the values are the same, since equal token ids
+ * get equal scores (up to the float rounding of the batches they happen to run in).
+ */
+export interface WorkSharing {
+  /**
+   * One pass serves every metric that needs its tokens: `prompt_ppl` is read from the response pass,
+   * and partner j's zero-shot sequence is j's response sequence. Off: every metric gets its own
+   * sequences, as the seed builds its lists (`enc(P0)` for the prompt, a zero-shot sequence per
+   * one-shot comparison; with dedup on, equal ones within a list are still scored once).
+   */
+  readonly sharedPasses: boolean;
+  /**
+   * Sequences with identical token ids planned for different samples or comparisons (duplicated
+   * rows, a task's repeated instruction, repeated one-shot pairs) are scored once, in a window and,
+   * through the span cache, across windows. Off: each sample's and each comparison's sequences are
+   * its own.
+   */
+  readonly dedup: boolean;
+}
+
+/** Sharing and dedup both on: the default. */
+export const FULL_SHARING: WorkSharing = { sharedPasses: true, dedup: true };
+
 /** What {@link planWindow} works with. */
 export interface PlanSettings {
   readonly metrics: ReadonlySet<MetricName>;
   readonly prompts: PromptSet;
   readonly tokenizer: Tokenizer;
+  /** Default {@link FULL_SHARING}. */
+  readonly sharing?: WorkSharing;
 }
 
 /** Rows whose texts are encoded in one native batch: bounds the strings held at once. */
@@ -75,7 +103,8 @@ const ROWS_PER_ENCODE_BATCH = 256;
  * | enc(P1_j(e) + output_j), each partner j | [k1, n) | oneshot_validity |
  * | enc(P0_j + output_j), each partner j | [k, n) | oneshot_validity (j's response sequence, shared) |
  *
- * Identical token sequences anywhere in the window are planned once, with their spans merged.
+ * Identical token sequences anywhere in the window are planned once, with their spans merged;
+ * `settings.sharing` turns that and the shared passes off for benchmarks.
  */
 export async function planWindow(rows: readonly WindowRow[], settings: PlanSettings): Promise<WindowPlan> {
   const pool = createSequencePool();
@@ -84,7 +113,7 @@ export async function planWindow(rows: readonly WindowRow[], settings: PlanSetti
     const chunk = rows.slice(start, start + ROWS_PER_ENCODE_BATCH);
     const texts = chunk.map((row) => textsOf(row, settings));
     const encoder = await encodeTexts(texts, settings);
-    chunk.forEach((row, i) => plans.push(planRow(row, texts[i], encoder, pool, settings.metrics)));
+    chunk.forEach((row, i) => plans.push(planRow(row, texts[i], encoder, pool, settings)));
   }
   return { sequences: pool.sequences, rows: plans };
 }
@@ -101,7 +130,7 @@ interface RowTexts {
   readonly output?: string;
   readonly instruction?: string;
   readonly reverse?: ConditionalText;
-  readonly oneshot?: readonly { readonly label: number; readonly zeroShot: ConditionalText; readonly oneShot: ConditionalText }[];
+  readonly oneshot?: readonly { readonly label: number; readonly anchor: boolean; readonly zeroShot: ConditionalText; readonly oneShot: ConditionalText }[];
 }
 
 interface Needs {
@@ -135,8 +164,9 @@ function textsOf(row: WindowRow, settings: PlanSettings): RowTexts {
     instruction: needs.instruction ? e.instruction : undefined,
     reverse: needs.reverse ? { prompt: prompts.reversed(e), target: e.instruction } : undefined,
     oneshot: needs.oneshot
-      ? (row.partners ?? []).map(({ label, sample: j }) => ({
+      ? (row.partners ?? []).map(({ label, anchor, sample: j }) => ({
           label,
+          anchor: anchor === true,
           zeroShot: { prompt: prompts.zeroShot(j), target: j.output },
           oneShot: { prompt: prompts.oneShot(j, e), target: j.output },
         }))
@@ -187,8 +217,23 @@ async function encodeTexts(texts: readonly RowTexts[], settings: PlanSettings): 
   };
 }
 
-function planRow(row: WindowRow, texts: RowTexts, encoder: ChunkEncodings, pool: SequencePool, metrics: ReadonlySet<MetricName>): RowPlan {
-  const needs = needsOf(metrics);
+/** The seed's sequence lists: what a sequence is planned for. */
+type Pass = "prompt" | "response" | "output" | "instruction" | "reverse" | "oneshot-zero" | "oneshot-one";
+
+/**
+ * The pool scope of a sequence planned for `pass` on behalf of `owner` (a sample, or a one-shot
+ * comparison): one scope for everything when both kinds of sharing are on, one per pass without
+ * shared passes, one per pass and owner without dedup.
+ */
+function scopeOf(pass: Pass, owner: string, sharing: WorkSharing): string {
+  if (sharing.dedup) return sharing.sharedPasses ? "" : pass;
+  return `${pass}@${owner}`;
+}
+
+function planRow(row: WindowRow, texts: RowTexts, encoder: ChunkEncodings, pool: SequencePool, settings: PlanSettings): RowPlan {
+  const needs = needsOf(settings.metrics);
+  const sharing = settings.sharing ?? FULL_SHARING;
+  const rowOwner = String(row.index);
   const sources: Partial<Record<PerplexityMetric, SpanSource>> = {};
   const counts: Partial<Record<CountColumn, number>> = {};
   let truncated = false;
@@ -198,15 +243,15 @@ function planRow(row: WindowRow, texts: RowTexts, encoder: ChunkEncodings, pool:
     merged ||= layout.merged;
     return layout;
   };
-  const source = (ids: Uint32Array, layout: SpanLayout): SpanSource =>
-    layout.span === null ? { kind: "missing", reason: layout.reason } : { kind: "span", ref: pool.add(ids, layout.span) };
+  const source = (ids: Uint32Array, layout: SpanLayout, pass: Pass, owner = rowOwner): SpanSource =>
+    layout.span === null ? { kind: "missing", reason: layout.reason } : { kind: "span", ref: pool.add(ids, layout.span, scopeOf(pass, owner, sharing)) };
 
   if (texts.response !== undefined) {
     const response = encoder.conditional(texts.response);
     counts.prompt_tokens = response.boundary;
     if (needs.response) {
       use(response);
-      sources.response_ppl = source(response.joint.ids, response.target);
+      sources.response_ppl = source(response.joint.ids, response.target, "response");
       counts.response_tokens = spanLength(response.target);
     } else {
       truncated ||= response.prompt.truncated;
@@ -214,36 +259,43 @@ function planRow(row: WindowRow, texts: RowTexts, encoder: ChunkEncodings, pool:
     if (needs.prompt) {
       // The prompt rides on the response pass when that pass starts with enc(P0): a causal model's
       // scores at those positions are then the same numbers.
-      const ids = needs.response && !response.merged ? response.joint.ids : response.prompt.ids;
-      sources.prompt_ppl = source(ids, response.promptSpan);
+      sources.prompt_ppl =
+        sharing.sharedPasses && needs.response && !response.merged
+          ? source(response.joint.ids, response.promptSpan, "response")
+          : source(response.prompt.ids, response.promptSpan, "prompt");
     }
   }
   if (texts.output !== undefined) {
     const output = encoder.plain(texts.output);
     truncated ||= output.truncated;
-    sources.output_ppl = source(output.ids, wholeLayout(output, texts.output));
+    sources.output_ppl = source(output.ids, wholeLayout(output, texts.output), "output");
     counts.output_tokens = output.ids.length;
   }
   if (texts.instruction !== undefined) {
     const instruction = encoder.plain(texts.instruction);
     truncated ||= instruction.truncated;
-    sources.instruction_ppl = source(instruction.ids, wholeLayout(instruction, texts.instruction));
+    sources.instruction_ppl = source(instruction.ids, wholeLayout(instruction, texts.instruction), "instruction");
     counts.instruction_tokens = instruction.ids.length;
   }
   if (texts.reverse !== undefined) {
     const reverse = use(encoder.conditional(texts.reverse));
-    sources.reverse_response_ppl = source(reverse.joint.ids, reverse.target);
+    sources.reverse_response_ppl = source(reverse.joint.ids, reverse.target, "reverse");
     counts.reverse_response_tokens = spanLength(reverse.target);
   }
-  const oneshot = texts.oneshot?.map(({ label, zeroShot, oneShot }): OneshotPlan => {
+  const oneshot = texts.oneshot?.map(({ label, anchor, zeroShot, oneShot }): OneshotPlan => {
     const zero = use(encoder.conditional(zeroShot));
     const one = use(encoder.conditional(oneShot));
+    const partnerOwner = anchor ? `a${label}` : String(label);
+    const comparisonOwner = `${rowOwner}>${partnerOwner}`;
+    if (!sharing.sharedPasses) {
+      return { label, zeroShot: source(zero.joint.ids, zero.target, "oneshot-zero", comparisonOwner), oneShot: source(one.joint.ids, one.target, "oneshot-one", comparisonOwner) };
+    }
     if (needs.prompt && needs.response && !zero.merged) {
       // Ask for the partner's response sequence with exactly the spans the partner's own row asks for,
       // so a window that scores it for the partner fills the cache for the partner's own window too.
-      source(zero.joint.ids, zero.promptSpan);
+      source(zero.joint.ids, zero.promptSpan, "response", partnerOwner);
     }
-    return { label, zeroShot: source(zero.joint.ids, zero.target), oneShot: source(one.joint.ids, one.target) };
+    return { label, zeroShot: source(zero.joint.ids, zero.target, "response", partnerOwner), oneShot: source(one.joint.ids, one.target, "oneshot-one", comparisonOwner) };
   });
   return {
     index: row.index,

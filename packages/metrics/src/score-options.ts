@@ -4,6 +4,7 @@ import type { OneshotMode } from "./metric-math.js";
 import { METRIC_NAMES, type MetricName } from "./metric-row.js";
 import { MetricsError } from "./metrics-error.js";
 import { checkSeed } from "./partners.js";
+import { FULL_SHARING, type WorkSharing } from "./plan.js";
 import type { Sample } from "./sample.js";
 import type { ModelInfo } from "./scorer.js";
 import type { TaskIndex } from "./task-index.js";
@@ -56,6 +57,11 @@ export interface ScoreOptions {
   readonly windowsInFlight?: number;
   /** Span scores kept across windows, so repeats in later windows are not rescored; default 262144 (≈ 50 MB). */
   readonly scoreCacheEntries?: number;
+  /**
+   * For benchmarks: turn off shared passes or dedup (both on by default) to measure what each saves.
+   * The values stay the same; only the number of sequences scored grows (see `WorkSharing`).
+   */
+  readonly sharing?: Partial<WorkSharing>;
   /** A tokenizer to reuse (its `maxLength` wins); default one built from the scorer's `tokenizer.json`. */
   readonly tokenizer?: Tokenizer;
   /** Cancels scoring; the iterator then throws a `cancelled` MetricsError. */
@@ -84,6 +90,7 @@ export interface ScoreSettings {
   readonly windowSize: number;
   readonly windowsInFlight: number;
   readonly scoreCacheEntries: number;
+  readonly sharing: WorkSharing;
 }
 
 /**
@@ -114,6 +121,10 @@ export async function resolveScoreSettings(options: ScoreOptions, info: ModelInf
   if (!Number.isSafeInteger(scoreCacheEntries) || scoreCacheEntries < 0) {
     throw new MetricsError("invalid-argument", `scoreCacheEntries must be a non-negative integer, got ${scoreCacheEntries}`);
   }
+  const sharing: WorkSharing = {
+    sharedPasses: booleanOption("sharing.sharedPasses", options.sharing?.sharedPasses ?? FULL_SHARING.sharedPasses),
+    dedup: booleanOption("sharing.dedup", options.sharing?.dedup ?? FULL_SHARING.dedup),
+  };
   if (options.maxLength !== undefined && options.maxLength > info.maxLength) {
     throw new MetricsError("invalid-argument", `maxLength ${options.maxLength} exceeds the model's maximum of ${info.maxLength} tokens`);
   }
@@ -133,7 +144,13 @@ export async function resolveScoreSettings(options: ScoreOptions, info: ModelInf
     windowSize: positive("windowSize", options.windowSize ?? SCORE_DEFAULTS.windowSize),
     windowsInFlight: positive("windowsInFlight", options.windowsInFlight ?? SCORE_DEFAULTS.windowsInFlight),
     scoreCacheEntries,
+    sharing,
   };
+}
+
+function booleanOption(name: string, value: boolean): boolean {
+  if (typeof value !== "boolean") throw new MetricsError("invalid-argument", `${name} must be true or false, got ${String(value)}`);
+  return value;
 }
 
 /** The prompt set the options name, with the r-IFD template variant applied. */

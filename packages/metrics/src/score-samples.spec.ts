@@ -91,6 +91,53 @@ describe("scoreSamples: sharing and dedup", () => {
   });
 });
 
+describe("scoreSamples: turning sharing off (benchmarks)", () => {
+  const all = { sharedPasses: false, dedup: false };
+
+  it("sends the seed's sequences with shared passes and dedup off: five per sample and two per comparison", async () => {
+    const shared = await run(distinct, { oneshotPartners: 2 });
+    const seedLike = await run(distinct, { oneshotPartners: 2, sharing: all });
+    expect(seedLike.sent).toBe(4 * 5 + 2 * 4 * 2);
+    expect(seedLike.rows).toEqual(shared.rows);
+  });
+
+  it("without shared passes scores enc(P0) and each partner's zero-shot sequence apart, deduplicated per metric", async () => {
+    const { rows, sent, scorer } = await run(distinct, { oneshotPartners: 2, sharing: { sharedPasses: false } });
+    // 4 × (prompt, response, output, instruction, reverse), 4 distinct zero-shot sequences, 8 one-shot ones.
+    expect(sent).toBe(4 * 5 + 4 + 8);
+    expect(scorer.requests.every((r) => r.spans.length === 1)).toBe(true);
+    expect(rows).toEqual((await run(distinct, { oneshotPartners: 2 })).rows);
+  });
+
+  it("without dedup scores a duplicated row's and a repeated instruction's sequences again", async () => {
+    const duplicated = [...distinct, { ...distinct[0] }];
+    const { rows, sent } = await run(duplicated, { oneshotPartners: 4, sharing: { dedup: false } });
+    // 5 rows × (response, output, instruction, reverse) + 5 × 4 one-shot; zero-shot rides on the partner's response.
+    expect(sent).toBe(5 * 4 + 5 * 4);
+    expect(rows).toEqual((await run(duplicated, { oneshotPartners: 4 })).rows);
+    const echoes = ["a", "b", "c"].map((x) => ({ instruction: "Echo the input.", input: x, output: x.toUpperCase() }));
+    expect((await run(echoes, { oneshotPartners: 2, sharing: { dedup: false } })).sent).toBe(3 * 4 + 3 * 2);
+  });
+
+  it("keeps anchors' zero-shot sequences apart from samples' and per comparison as the switches say", async () => {
+    const anchors: Sample[] = [
+      { instruction: "Anchor one.", input: "", output: "A1" },
+      { ...distinct[1], task: undefined },
+    ];
+    const shared = await run(distinct, { anchors });
+    // Anchor two's zero-shot sequence is sample 1's response sequence: dedup merges them.
+    expect(shared.sent).toBe(4 * 4 + 1 + 4 * 2);
+    expect((await run(distinct, { anchors, sharing: { dedup: false } })).sent).toBe(4 * 4 + 2 + 4 * 2);
+    const seedLike = await run(distinct, { anchors, sharing: all });
+    expect(seedLike.sent).toBe(4 * 5 + 2 * 4 * 2);
+    expect(seedLike.rows).toEqual(shared.rows);
+  });
+
+  it("rejects a switch that is not a boolean", async () => {
+    await expect(run(distinct, { sharing: { dedup: "no" as never } })).rejects.toThrowError(/sharing.dedup must be true or false, got no/);
+  });
+});
+
 describe("scoreSamples: windows and streams", () => {
   const many: Sample[] = Array.from({ length: 23 }, (_, i) => ({
     instruction: `Task ${i % 3}`,

@@ -114,7 +114,7 @@ function partnerSource(samples: AsyncIterable<Sample> | Iterable<Sample>, option
   const anchors = settings.anchors;
   if (anchors !== undefined) {
     anchors.forEach((anchor, i) => assertSample(anchor, `anchor ${i}`));
-    const partners: Partner[] = anchors.map((sample, label) => ({ label, sample }));
+    const partners: Partner[] = anchors.map((sample, label) => ({ label, sample, anchor: true }));
     return async (window) => window.rows.map((row) => ({ ...row, partners }));
   }
   // An array that starts mid-input (firstIndex > 0) cannot stand in for the whole input's tasks.

@@ -3,7 +3,10 @@ import type { Span } from "./scorer.js";
 
 /** A token sequence the plan sends to the scorer once, with every span any metric needs from it. */
 export interface PlannedSequence {
-  /** Identity of the token ids (SHA-256, base64url): equal keys mean equal sequences. */
+  /**
+   * Identity of the sequence: its scope, if any, and the SHA-256 of its token ids (base64url). Equal
+   * keys mean equal token ids in the same scope.
+   */
   readonly key: string;
   readonly tokenIds: Uint32Array;
   /** Distinct spans, in the order they were first asked for. */
@@ -22,8 +25,12 @@ export interface SpanRef {
  * sequence) yields one sequence; asking twice for the same span of it yields one span.
  */
 export interface SequencePool {
-  /** Registers `span` of the sequence `tokenIds` and says where its score will be. */
-  add(tokenIds: Uint32Array, span: Span): SpanRef;
+  /**
+   * Registers `span` of the sequence `tokenIds` and says where its score will be. Sequences merge
+   * only within one `scope` (default `""`): the plan uses scopes to keep passes apart when sharing
+   * or dedup is turned off.
+   */
+  add(tokenIds: Uint32Array, span: Span, scope?: string): SpanRef;
   readonly sequences: readonly PlannedSequence[];
 }
 
@@ -35,12 +42,14 @@ export function createSequencePool(): SequencePool {
   // response sequence, repeated prompts): hash each array once.
   const keys = new WeakMap<Uint32Array, string>();
   return {
-    add(tokenIds, span) {
-      let key = keys.get(tokenIds);
-      if (key === undefined) {
-        key = sequenceKeyOf(tokenIds);
-        keys.set(tokenIds, key);
+    add(tokenIds, span, scope = "") {
+      let hash = keys.get(tokenIds);
+      if (hash === undefined) {
+        hash = sequenceKeyOf(tokenIds);
+        keys.set(tokenIds, hash);
       }
+      // Hashes are 43 characters without "/", so a scoped key never equals another scope's or an unscoped one.
+      const key = scope === "" ? hash : `${scope}/${hash}`;
       let sequence = byKey.get(key);
       if (sequence === undefined) {
         sequence = sequences.length;
