@@ -100,6 +100,17 @@ async function maxDeviation(
   pick = allPositions,
   reference: Onnx.IModelProto = model,
 ): Promise<number> {
+  return Math.max(0, ...(await deviations(model, rows, options, pick, reference)).map(Math.abs));
+}
+
+/** `token_logprobs − float64 log-softmax` of the original logits at each picked position (see {@link maxDeviation}). */
+async function deviations(
+  model: Onnx.IModelProto,
+  rows: number[][],
+  options: LossHeadOptions,
+  pick = allPositions,
+  reference: Onnx.IModelProto = model,
+): Promise<number[]> {
   const original = await sessionOf(reference);
   const logits = (await original.run(batchFeeds(model, rows)))[original.outputNames[0]];
   const extended = await sessionOf(extendWithLossHead(model, options).model);
@@ -108,12 +119,10 @@ async function maxDeviation(
   expect(output.type).toBe("float32");
   expect(output.dims).toEqual([scored.length]);
   const values = output.data as Float32Array;
-  let max = 0;
-  scored.forEach(({ b, i, label }, k) => {
+  return scored.map(({ b, i, label }, k) => {
     expect(Number.isFinite(values[k])).toBe(true);
-    max = Math.max(max, Math.abs(values[k] - referenceLogprob(logits, b, i, label)));
+    return values[k] - referenceLogprob(logits, b, i, label);
   });
-  return max;
 }
 
 describe.skipIf(!existsSync(STORIES))("extendWithLossHead on stories260k (a real torch export)", () => {
@@ -217,8 +226,8 @@ const engineError = (pattern: RegExp) => expect.objectContaining({ name: "Engine
 type SyntheticHead = "matmul" | "tied" | "gemm" | "softcap" | "weight-input" | "relu";
 
 /** A one-layer toy LM, `logits = head(tanh(E[input_ids]))`, with the LM head written the given way. */
-function syntheticModel(head: SyntheticHead, opset = 17): Onnx.ModelProto {
-  const [vocab, hidden] = [40, 8];
+function syntheticModel(head: SyntheticHead, opset = 17, vocab = 40): Onnx.ModelProto {
+  const hidden = 8;
   const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed + i * 0.7) * 1.5);
   const g = createGraphBuilder({ name: `synthetic-${head}`, opset });
   const ids = g.input("input_ids", "int64", ["batch", "seq"]);
@@ -262,8 +271,9 @@ describe("extendWithLossHead on LM heads written in other ways", () => {
     const model = syntheticModel(head);
     const extended = extendWithLossHead(model);
     expect(extended.lossHead).toBe("scored-positions");
-    const added = (extended.model.graph?.node ?? []).filter((node) => node.name?.startsWith("sftscore_loss_head/"));
-    expect(added).toHaveLength(7 + epilogueLength);
+    const added = (node: Onnx.INodeProto) => node.name?.startsWith("sftscore_loss_head/");
+    const plain = (extendWithLossHead(syntheticModel("matmul")).model.graph?.node ?? []).filter(added);
+    expect((extended.model.graph?.node ?? []).filter(added)).toHaveLength(plain.length + epilogueLength);
     expect(await maxDeviation(model, rows, {})).toBeLessThan(1e-5);
     expect(await maxDeviation(model, rows, {}, secondHalf)).toBeLessThan(1e-5);
   });
@@ -276,6 +286,20 @@ describe("extendWithLossHead on LM heads written in other ways", () => {
     expect(extended.lossHead).toBe("full-logits");
     expect(extended.reason).toMatch(reason);
     if (head === "relu") expect(await maxDeviation(syntheticModel(head), rows, {})).toBeLessThan(1e-5);
+  });
+
+  it("matches the logits with opset 18 too (ReduceMax takes its axes as an input there)", async () => {
+    expect(await maxDeviation(syntheticModel("matmul", 18), rows, {})).toBeLessThan(1e-5);
+  });
+
+  it("has no bias on a 151,936-token vocabulary (ORT's float32 LogSoftmax is biased high there), also when padding the last sum block", async () => {
+    for (const vocab of [151_936, 151_900]) {
+      const wide = syntheticModel("matmul", 17, vocab);
+      const errors = await deviations(wide, tokenRows([9, 6], vocab), {});
+      const mean = errors.reduce((sum, e) => sum + e, 0) / errors.length;
+      expect(Math.abs(mean)).toBeLessThan(3e-7);
+      expect(Math.max(...errors.map(Math.abs))).toBeLessThan(1e-5);
+    }
   });
 
   it("rejects a model whose default-domain opset is below 13", () => {

@@ -16,8 +16,8 @@ export const LABELS_INPUT = "labels";
 /** The extended graph's only output: float32 `[N]`, `log p(label | prefix)`. */
 export const TOKEN_LOGPROBS_OUTPUT = "token_logprobs";
 /** Version of the graph {@link extendWithLossHead} writes; part of the extended-model cache key, so bump it on any change. */
-export const LOSS_HEAD_FORMAT_VERSION = 1;
-/** Squeeze/Unsqueeze take `axes` as an input, and LogSoftmax works along one axis, from opset 13 on. */
+export const LOSS_HEAD_FORMAT_VERSION = 2;
+/** Squeeze/Unsqueeze/ReduceSum take `axes` as an input from opset 13 on. */
 export const MIN_LOSS_HEAD_OPSET = 13;
 
 /**
@@ -71,13 +71,13 @@ const ELEMENTWISE = new Set(["Cast", "Tanh", "Mul", "Div", "Add", "Sub"]);
  * Adds the `scored_index` and `labels` inputs and replaces all graph outputs by `token_logprobs`:
  *
  * - scored-positions: `hidden → Flatten → Gather(scored_index) → LM head → (Cast float32) →
- *   LogSoftmax → GatherElements(labels) → Squeeze`, with the head's own weight tensor (and its
+ *   log-probability of the label` ({@link labelLogprobs}), with the head's own weight tensor (and its
  *   bias, and any Cast/soft-capping nodes between it and the logits, replayed on the scored rows);
  * - full-logits: the same tail after `logits → Flatten → Gather(scored_index)`.
  *
- * The log-softmax runs in float32 (a float16/bfloat16 model's logits are cast up first) and the label
- * is gathered after it: a ReduceLogSumExp formulation accumulated enough float32 error to drift by
- * 3e-5 on a 151,936-token vocabulary. Padding never reaches the output because only scored rows are
+ * The `[N, V]` work runs in float32 (a float16/bfloat16 model's logits are cast up first), the sum
+ * of exponentials and the final subtraction in float64: both ReduceLogSumExp and LogSoftmax in
+ * float32 drift by about 3e-5 nats on a 151,936-token vocabulary. Padding never reaches the output because only scored rows are
  * gathered. Nodes that fed only removed outputs (the original LM head, `present.*`) are pruned; graph
  * inputs are kept, so the extended model takes exactly the source's inputs plus the two new ones.
  * Labels and indices are not range-checked here: ONNX Gather/GatherElements accept negative indices
@@ -130,10 +130,8 @@ export function extendWithLossHead(source: Onnx.IModelProto, options: LossHeadOp
     scores = editor.node("Gather", [editor.node("Flatten", [logitsName], { axis: -1 }), SCORED_INDEX_INPUT], { axis: 0 });
   }
   if (logitsType !== DataType.FLOAT) scores = editor.node("Cast", [scores], { to: DataType.FLOAT });
-  const logprobs = editor.node("LogSoftmax", [scores], { axis: -1 });
-  const axis1 = editor.int64Constant([1]);
-  const picked = editor.node("GatherElements", [logprobs, editor.node("Unsqueeze", [LABELS_INPUT, axis1])], { axis: 1 });
-  editor.node("Squeeze", [picked, axis1], undefined, [], TOKEN_LOGPROBS_OUTPUT);
+  const logprobs = labelLogprobs(editor, scores, vocabSize, opsetOf(source));
+  editor.node("Cast", [logprobs], { to: DataType.FLOAT }, [], TOKEN_LOGPROBS_OUTPUT);
 
   const lossHead: LossHeadKind = "node" in found ? "scored-positions" : "full-logits";
   const scored = [{ dimParam: "num_scored" }];
@@ -152,6 +150,46 @@ export function extendWithLossHead(source: Onnx.IModelProto, options: LossHeadOp
   return { model, lossHead, ...("reason" in found ? { reason: found.reason } : {}), dtype: dataTypeName(logitsType) };
 }
 
+/** Width of the float32 partial sums of `exp` in {@link labelLogprobs}. */
+const SUM_BLOCK = 128;
+
+/**
+ * `log p(label) = x[label] − max − log Σ exp(x − max)` per row of float32 scores `[N, V]`, as float64
+ * `[N]`. Not ONNX Runtime's LogSoftmax: its float32 kernel over a 151,936-token vocabulary comes out
+ * about 2.7e-5 nats too high on every token (an approximate exp whose error does not average out),
+ * a bias of 2e-6 relative on a mean NLL; `Exp` is accurate, and summing blocks of
+ * {@link SUM_BLOCK} terms in float32 before a float64 sum keeps the rounding of the sum near 1e-8
+ * while the `[N, V]` tensors stay float32. Only the label's term is gathered, so no `[N, V]`
+ * log-probabilities are written either.
+ */
+function labelLogprobs(editor: GraphEditor, scores: string, vocabSize: number, opset: number): string {
+  const axis1 = editor.int64Constant([1]);
+  const max = opset >= 18
+    ? editor.node("ReduceMax", [scores, axis1], { keepdims: 1 })
+    : editor.node("ReduceMax", [scores], { keepdims: 1 }, [{ name: "axes", type: onnx.AttributeProto.AttributeType.INTS, ints: [1] }]);
+  const exp = editor.node("Exp", [editor.node("Sub", [scores, max])]);
+  let partials: string;
+  if (vocabSize > 0) {
+    const blocks = Math.ceil(vocabSize / SUM_BLOCK);
+    // Zero-padding the last block is exact: exp terms are added, and 0 adds nothing.
+    const padded = blocks * SUM_BLOCK === vocabSize ? exp : editor.node("Pad", [exp, editor.int64Constant([0, 0, 0, blocks * SUM_BLOCK - vocabSize])]);
+    const grouped = editor.node("Reshape", [padded, editor.int64Constant([-1, blocks, SUM_BLOCK])]);
+    partials = editor.node("ReduceSum", [grouped, editor.int64Constant([2])], { keepdims: 0 });
+  } else {
+    partials = exp;
+  }
+  const sum = editor.node("ReduceSum", [editor.node("Cast", [partials], { to: DataType.DOUBLE }), axis1], { keepdims: 0 });
+  const label = editor.node("Squeeze", [editor.node("GatherElements", [scores, editor.node("Unsqueeze", [LABELS_INPUT, axis1])], { axis: 1 }), axis1]);
+  const toDouble = (name: string) => editor.node("Cast", [name], { to: DataType.DOUBLE });
+  const centred = editor.node("Sub", [toDouble(label), toDouble(editor.node("Squeeze", [max, axis1]))]);
+  return editor.node("Sub", [centred, editor.node("Log", [sum])]);
+}
+
+function opsetOf(model: Onnx.IModelProto): number {
+  const entry = (model.opsetImport ?? []).find((opset) => !opset.domain || opset.domain === "ai.onnx");
+  return entry ? toNumber(entry.version) : 0;
+}
+
 /** The ONNX element type number as a NumPy-style name (`1` → `"float32"`). */
 export function dataTypeName(dataType: number): string {
   const names: Record<number, string> = { [DataType.FLOAT]: "float32", [DataType.FLOAT16]: "float16", [DataType.DOUBLE]: "float64" };
@@ -159,8 +197,7 @@ export function dataTypeName(dataType: number): string {
 }
 
 function checkOpset(model: Onnx.IModelProto): void {
-  const entry = (model.opsetImport ?? []).find((opset) => !opset.domain || opset.domain === "ai.onnx");
-  const version = entry ? toNumber(entry.version) : 0;
+  const version = opsetOf(model);
   if (version < MIN_LOSS_HEAD_OPSET) {
     throw new EngineError(
       "invalid-argument",
@@ -261,6 +298,8 @@ function constantDims(name: string | undefined, index: GraphIndex): number[] | u
 }
 
 /** Appends uniquely named nodes and constants to a graph under construction. */
+type GraphEditor = ReturnType<typeof createEditor>;
+
 function createEditor(graph: Onnx.IGraphProto) {
   const used = new Set<string>();
   for (const list of [graph.input, graph.output, graph.initializer, graph.valueInfo]) for (const item of list ?? []) used.add(item.name ?? "");
