@@ -39,7 +39,7 @@ export interface WholeJobOptions {
    */
   readonly samples?: number;
   /**
-   * Samples the ablations score, the first ones; default 80 (at most {@link samples}), which keeps the
+   * Samples the ablations score, the first ones; default 50 (at most {@link samples}), which keeps the
    * section under 15 minutes on 2 cores. Each costs about 2.5 s (five sftscore runs).
    */
   readonly ablationSamples?: number;
@@ -117,7 +117,7 @@ export function createWholeJobSection(options: WholeJobOptions = {}): BenchSecti
     preset: options.preset ?? "bench-small",
     data: options.data ?? WHOLE_JOB_DATA,
     samples,
-    ablationSamples: options.ablationSamples ?? Math.min(80, samples),
+    ablationSamples: options.ablationSamples ?? Math.min(50, samples),
   };
   if (settings.ablationSamples > settings.samples) throw new Error(`ablationSamples (${settings.ablationSamples}) exceeds samples (${settings.samples})`);
   return {
@@ -127,7 +127,7 @@ export function createWholeJobSection(options: WholeJobOptions = {}): BenchSecti
   };
 }
 
-/** `npm run bench`'s whole-job section: 200 samples, the ablations on the first 80. */
+/** `npm run bench`'s whole-job section: 200 samples, the ablations on the first 50. */
 export const wholeJobSection: BenchSection = createWholeJobSection();
 
 async function runWholeJob(context: BenchContext, settings: Required<WholeJobOptions>): Promise<SectionResult> {
