@@ -19,6 +19,7 @@ export interface PlanLimits {
   readonly maxBatchTokens: number;
   readonly maxBatchSize: number;
   readonly maxScoredTokens: number;
+  readonly maxAttentionCells: number;
   readonly maxLength: number;
 }
 

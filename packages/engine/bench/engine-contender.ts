@@ -44,7 +44,7 @@ export async function runEngineContender(job: ContenderJob, baselineRssBytes: nu
       loadSeconds,
       engine: {
         lossHead: info.lossHead,
-        limits: { maxBatchTokens: info.maxBatchTokens, maxBatchSize: DEFAULT_MAX_BATCH_SIZE, maxScoredTokens: info.maxScoredTokens, maxLength: info.maxLength },
+        limits: { maxBatchTokens: info.maxBatchTokens, maxBatchSize: DEFAULT_MAX_BATCH_SIZE, maxScoredTokens: info.maxScoredTokens, maxAttentionCells: info.maxAttentionCells, maxLength: info.maxLength },
       },
       ...(example ? { exampleFill: { realTokens: example.realTokens, paddedTokens: example.paddedTokens, batches: example.batches } } : {}),
       ...(shapeProbe ? { shapeProbe } : {}),

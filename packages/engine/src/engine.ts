@@ -38,8 +38,8 @@ export interface EngineOptions {
    * Rows × padded length² per run (see `BatchLimits.maxAttentionCells`). Unfused attention holds a few
    * `[rows, heads, L, L]` float32 tensors at once, so the default keeps one of them within 64 MiB:
    * ⌊64 MiB / (heads × 4 B)⌋ with `num_attention_heads` from config.json (no limit when it is absent).
-   * Only long rows feel it: with 14 heads, 512-token rows go 4 to a run and 256-token rows 18 (the
-   * token budget allows 16 and 32); with the tiny fixture model's 4 heads, one 2048-token row per run.
+   * Only long rows feel it: with 14 heads, 512-token rows go 4 to a run and 256-token rows 18 (a
+   * token budget of 8192 allows 16 and 32); with the tiny fixture model's 4 heads, one 2048-token row.
    */
   readonly maxAttentionCells?: number;
   /** Tokens that may wait in the queue before callers wait (back-pressure); default 4 × maxBatchTokens. */

@@ -243,8 +243,9 @@ function planRow(row: WindowRow, texts: RowTexts, encoder: ChunkEncodings, pool:
     merged ||= layout.merged;
     return layout;
   };
+  // A response sequence is also its sample's zero-shot sequence when others draw it as a partner.
   const source = (ids: Uint32Array, layout: SpanLayout, pass: Pass, owner = rowOwner): SpanSource =>
-    layout.span === null ? { kind: "missing", reason: layout.reason } : { kind: "span", ref: pool.add(ids, layout.span, scopeOf(pass, owner, sharing)) };
+    layout.span === null ? { kind: "missing", reason: layout.reason } : { kind: "span", ref: pool.add(ids, layout.span, scopeOf(pass, owner, sharing), pass === "response") };
 
   if (texts.response !== undefined) {
     const response = encoder.conditional(texts.response);

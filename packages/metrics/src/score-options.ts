@@ -55,7 +55,11 @@ export interface ScoreOptions {
   readonly windowSize?: number;
   /** Windows planned or scored at once (planning overlaps scoring); default 2. */
   readonly windowsInFlight?: number;
-  /** Span scores kept across windows, so repeats in later windows are not rescored; default 262144 (≈ 50 MB). */
+  /**
+   * Span scores of response sequences kept across windows, so a partner's zero-shot sequence scored
+   * in one window is not rescored in another; counted in sequences (one per sample, about 200 bytes
+   * each); default 131072 (about 26 MB, full after as many samples).
+   */
   readonly scoreCacheEntries?: number;
   /**
    * For benchmarks: turn off shared passes or dedup (both on by default) to measure what each saves.
@@ -74,7 +78,7 @@ export const SCORE_DEFAULTS = {
   seed: 0,
   windowSize: 2048,
   windowsInFlight: 2,
-  scoreCacheEntries: 262_144,
+  scoreCacheEntries: 131_072,
 } as const;
 
 /** Options with defaults applied and the model's tokenizer and prompts built. */

@@ -155,14 +155,31 @@ describe("scoreSamples: windows and streams", () => {
     }
   });
 
-  it("makes one scorer call per window and rescoring nothing the cache still holds", async () => {
-    const whole = await run(many, { windowSize: 100 });
-    const windowed = await run(many, { windowSize: 5, windowsInFlight: 1 });
+  it("makes one scorer call per window and keeps response sequences' scores for the windows whose partners need them", async () => {
+    // Distinct texts in one task: across windows only partners' zero-shot sequences, which are other
+    // windows' response sequences, repeat, and the cache leaves none of them to score twice.
+    const oneTask: Sample[] = Array.from({ length: 23 }, (_, i) => ({ instruction: `Do step ${i}.`, input: "", output: `done ${i}`, task: "t" }));
+    const whole = await run(oneTask, { windowSize: 100 });
+    const windowed = await run(oneTask, { windowSize: 5, windowsInFlight: 1 });
     expect(windowed.calls).toBe(5);
     expect(windowed.sent).toBe(whole.sent);
-    const noCache = await run(many, { windowSize: 5, windowsInFlight: 1, scoreCacheEntries: 0 });
+    const noCache = await run(oneTask, { windowSize: 5, windowsInFlight: 1, scoreCacheEntries: 0 });
     expect(noCache.sent).toBeGreaterThan(whole.sent);
     expect(noCache.rows).toEqual(whole.rows);
+  });
+
+  it("scores other sequences repeated across windows once per window, keeping only response scores", async () => {
+    // Three instructions and five outputs repeat over 23 rows: windows of five each score their own.
+    const whole = await run(many, { windowSize: 100 });
+    const windowed = await run(many, { windowSize: 5, windowsInFlight: 1 });
+    expect(windowed.sent).toBeGreaterThan(whole.sent);
+    expect(windowed.rows).toEqual(whole.rows);
+    const text = (request: SequenceRequest) => Array.from(request.tokenIds).join(",");
+    const responseSequences = new Set((await run(many, { metrics: ["response_ppl"], windowSize: 100 })).scorer.requests.map(text));
+    const sent = windowed.scorer.requests.map(text);
+    const sentAgain = sent.filter((key, i) => sent.indexOf(key) !== i);
+    expect(sentAgain.length).toBe(windowed.sent - whole.sent);
+    expect(sentAgain.filter((key) => responseSequences.has(key))).toEqual([]);
   });
 
   it("scores a stream with a task index and random access, as it scores an array", async () => {

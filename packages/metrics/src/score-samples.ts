@@ -6,7 +6,7 @@ import { selectPartners } from "./partners.js";
 import { planWindow, type Partner, type WindowRow } from "./plan.js";
 import { assertSample, taskLabelOf, type Sample } from "./sample.js";
 import { resolveScoreSettings, type ScoreOptions, type ScoreSettings } from "./score-options.js";
-import type { Scorer, SpanScore } from "./scorer.js";
+import type { Scorer } from "./scorer.js";
 import { taskIndexOfSamples, type TaskIndex } from "./task-index.js";
 import { scoreWindowPlan, type SpanScoreCache } from "./window-scoring.js";
 
@@ -42,7 +42,7 @@ export async function* scoreSamples(
 ): AsyncGenerator<MetricRow, void, undefined> {
   const settings = await resolveScoreSettings(options, await scorer.info());
   const partnersOf = partnerSource(samples, options, settings);
-  const cache: SpanScoreCache = createLruCache<string, SpanScore>({ maxWeight: settings.scoreCacheEntries });
+  const cache: SpanScoreCache = createLruCache<string, number[]>({ maxWeight: settings.scoreCacheEntries });
   // Aborted when the consumer stops early or an error ends the run, so windows in flight stop too.
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(options.signal?.reason);

@@ -21,6 +21,15 @@ describe("sequence pool", () => {
     ]);
   });
 
+  it("marks a sequence shared across windows when any of its adds says so", () => {
+    const pool = createSequencePool();
+    pool.add(Uint32Array.of(1, 2, 3), { start: 1, end: 3 });
+    pool.add(Uint32Array.of(1, 2, 3), { start: 2, end: 3 }, "", true);
+    pool.add(Uint32Array.of(1, 2, 3), { start: 1, end: 2 });
+    pool.add(Uint32Array.of(4, 5), { start: 1, end: 2 });
+    expect(pool.sequences.map((s) => s.sharedAcrossWindows)).toEqual([true, false]);
+  });
+
   it("keys by content, also for views into larger buffers", () => {
     const buffer = Uint32Array.of(7, 1, 2, 3, 7);
     expect(sequenceKeyOf(buffer.subarray(1, 4))).toBe(sequenceKeyOf(Uint32Array.of(1, 2, 3)));

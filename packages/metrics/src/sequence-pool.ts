@@ -11,6 +11,12 @@ export interface PlannedSequence {
   readonly tokenIds: Uint32Array;
   /** Distinct spans, in the order they were first asked for. */
   readonly spans: readonly Span[];
+  /**
+   * Whether later windows will ask for this sequence's spans again: a sample's response sequence is
+   * also the zero-shot sequence of every sample that draws it as a one-shot partner, anywhere in the
+   * input. Only such spans are worth keeping in the span-score cache.
+   */
+  readonly sharedAcrossWindows: boolean;
 }
 
 /** Where one requested span ended up: sequence `sequence` of the pool, its span number `span`. */
@@ -28,21 +34,21 @@ export interface SequencePool {
   /**
    * Registers `span` of the sequence `tokenIds` and says where its score will be. Sequences merge
    * only within one `scope` (default `""`): the plan uses scopes to keep passes apart when sharing
-   * or dedup is turned off.
+   * or dedup is turned off. `sharedAcrossWindows` marks the sequence so (see {@link PlannedSequence}).
    */
-  add(tokenIds: Uint32Array, span: Span, scope?: string): SpanRef;
+  add(tokenIds: Uint32Array, span: Span, scope?: string, sharedAcrossWindows?: boolean): SpanRef;
   readonly sequences: readonly PlannedSequence[];
 }
 
 /** Creates an empty {@link SequencePool}. */
 export function createSequencePool(): SequencePool {
-  const sequences: { key: string; tokenIds: Uint32Array; spans: Span[] }[] = [];
+  const sequences: { key: string; tokenIds: Uint32Array; spans: Span[]; sharedAcrossWindows: boolean }[] = [];
   const byKey = new Map<string, number>();
   // Encodings come from the tokenizer's cache, so the same array is added many times (a partner's
   // response sequence, repeated prompts): hash each array once.
   const keys = new WeakMap<Uint32Array, string>();
   return {
-    add(tokenIds, span, scope = "") {
+    add(tokenIds, span, scope = "", sharedAcrossWindows = false) {
       let hash = keys.get(tokenIds);
       if (hash === undefined) {
         hash = sequenceKeyOf(tokenIds);
@@ -53,9 +59,10 @@ export function createSequencePool(): SequencePool {
       let sequence = byKey.get(key);
       if (sequence === undefined) {
         sequence = sequences.length;
-        sequences.push({ key, tokenIds, spans: [] });
+        sequences.push({ key, tokenIds, spans: [], sharedAcrossWindows });
         byKey.set(key, sequence);
       }
+      sequences[sequence].sharedAcrossWindows ||= sharedAcrossWindows;
       const spans = sequences[sequence].spans;
       let spanIndex = spans.findIndex((s) => s.start === span.start && s.end === span.end);
       if (spanIndex < 0) {
@@ -75,9 +82,4 @@ export function createSequencePool(): SequencePool {
 export function sequenceKeyOf(tokenIds: Uint32Array): string {
   const bytes = new Uint8Array(tokenIds.buffer, tokenIds.byteOffset, tokenIds.byteLength);
   return createHash("sha256").update(bytes).digest("base64url");
-}
-
-/** Key of one span of one sequence, for the score cache. */
-export function spanKeyOf(sequenceKey: string, span: Span): string {
-  return `${sequenceKey}:${span.start}:${span.end}`;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { MetricsError } from "./metrics-error.js";
 import type { ModelInfo } from "./scorer.js";
 import { byteTokenizerJson } from "./testing/byte-tokenizer.js";
-import { createTokenizer } from "./tokenization.js";
+import { CACHE_ENTRY_OVERHEAD_BYTES, createTokenizer, slicesByLength } from "./tokenization.js";
 
 // Byte-level BPE without merges: every byte is a token; `<s>` (BOS) is id 256.
 const BOS = 256;
@@ -109,5 +109,30 @@ describe("createTokenizer", () => {
     await uncached.enc("a");
     await uncached.enc("a");
     expect(uncached.cacheStats).toEqual({ hits: 0, misses: 2, entries: 0 });
+  });
+
+  it("weighs an entry as its key's UTF-16 bytes, its ids and the per-entry overhead", async () => {
+    // "text number 10": key "1" + 14 characters, 15 ids (14 bytes and BOS).
+    const entryBytes = 2 * 15 + 4 * 15 + CACHE_ENTRY_OVERHEAD_BYTES;
+    const tokenizer = await createTokenizer(json, { maxLength: 64, cacheBytes: 4 * entryBytes });
+    for (let i = 10; i < 50; i++) await tokenizer.enc(`text number ${i}`);
+    expect(tokenizer.cacheStats.entries).toBe(4);
+  });
+
+  it("encodes a batch larger than one native call in order, the same as one text at a time", async () => {
+    const texts = Array.from({ length: 500 }, (_, i) => `${i} `.repeat(120 + (i % 7)));
+    expect(texts.reduce((sum, text) => sum + text.length, 0)).toBeGreaterThan(3 * 64 * 1024);
+    const tokenizer = await createTokenizer(json, { maxLength: 1000, cacheBytes: 0 });
+    const batch = await tokenizer.encodeBatch(texts);
+    expect(batch.map((encoding) => Array.from(encoding.ids))).toEqual(await Promise.all(texts.map(idsOf)));
+  });
+});
+
+describe("slicesByLength", () => {
+  it("cuts consecutive slices of at most the budget, a longer text alone, losing nothing", () => {
+    const texts = ["aaaa", "bb", "cccccccccc", "d", "ee", "f"];
+    expect(slicesByLength(texts, 6)).toEqual([["aaaa", "bb"], ["cccccccccc"], ["d", "ee", "f"]]);
+    expect(slicesByLength(texts, 1000)).toEqual([texts]);
+    expect(slicesByLength([], 6)).toEqual([]);
   });
 });

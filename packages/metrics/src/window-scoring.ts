@@ -1,15 +1,42 @@
 import type { LruCache } from "./lru-cache.js";
 import { MetricsError } from "./metrics-error.js";
 import type { WindowPlan } from "./plan.js";
-import type { Scorer, SequenceRequest, SpanScore } from "./scorer.js";
-import { spanKeyOf, type SpanRef } from "./sequence-pool.js";
+import type { Scorer, SequenceRequest, Span, SpanScore } from "./scorer.js";
+import type { PlannedSequence, SpanRef } from "./sequence-pool.js";
 
-/** Span scores kept across windows, keyed by {@link spanKeyOf}. */
-export type SpanScoreCache = LruCache<string, SpanScore>;
+/**
+ * Span scores of sequences shared across windows, keyed by the sequence's key (the string the pool
+ * already holds), one entry per sequence: `[start, end, sumLogprob, count]` per scored span, flat.
+ * A number array and a shared key keep an entry near 200 bytes; an object per span under a key per
+ * span took twice that, and the cache fills by one entry per sample for the whole run.
+ */
+export type SpanScoreCache = LruCache<string, number[]>;
+
+const CACHED_SPAN_FIELDS = 4;
+
+function scoreIn(flat: readonly number[], span: Span): SpanScore | undefined {
+  for (let i = 0; i < flat.length; i += CACHED_SPAN_FIELDS) {
+    if (flat[i] === span.start && flat[i + 1] === span.end) return { sumLogprob: flat[i + 2], count: flat[i + 3] };
+  }
+  return undefined;
+}
+
+function cacheScores(cache: SpanScoreCache, sequence: PlannedSequence, scored: readonly { readonly span: Span; readonly score: SpanScore }[]): void {
+  const flat = [...(cache.get(sequence.key) ?? [])];
+  for (const { span, score } of scored) {
+    if (scoreIn(flat, span) === undefined) flat.push(span.start, span.end, score.sumLogprob, score.count);
+  }
+  cache.set(sequence.key, flat);
+}
 
 /** Options of {@link scoreWindowPlan}. */
 export interface WindowScoringOptions {
-  /** Spans found here are not sent again; every new score is added. */
+  /**
+   * Spans found here are not sent again; new scores of sequences marked `sharedAcrossWindows` are
+   * added. Other sequences' scores would only fill the cache: their spans recur in later windows only
+   * when texts repeat, while every response sequence is asked for again by the samples that draw it as
+   * a partner (on generated Alpaca-style data, keeping only those left the tokens scored unchanged).
+   */
   readonly cache: SpanScoreCache;
   /** Prefix of request ids, unique per concurrent window. */
   readonly idPrefix: string;
@@ -18,7 +45,7 @@ export interface WindowScoringOptions {
 
 /**
  * Scores a window's planned sequences with one `scorer.score()` call and returns a lookup of every
- * planned span's score. Spans already in the cache are not sent; sequences with no uncached span are
+ * planned span's score. Cached spans are not sent; sequences with no uncached span are
  * not sent at all. Requests are streamed to the scorer from the plan (token ids are not copied).
  *
  * @throws MetricsError `scorer-failed` when the scorer throws, answers an unknown or repeated id,
@@ -27,9 +54,10 @@ export interface WindowScoringOptions {
  */
 export async function scoreWindowPlan(plan: WindowPlan, scorer: Scorer, options: WindowScoringOptions): Promise<(ref: SpanRef) => SpanScore> {
   const { cache } = options;
-  const scores: (SpanScore | undefined)[][] = plan.sequences.map((sequence) =>
-    sequence.spans.map((span) => cache.get(spanKeyOf(sequence.key, span))),
-  );
+  const scores: (SpanScore | undefined)[][] = plan.sequences.map((sequence) => {
+    const flat = sequence.sharedAcrossWindows ? cache.get(sequence.key) : undefined;
+    return sequence.spans.map((span) => (flat === undefined ? undefined : scoreIn(flat, span)));
+  });
   const pending = new Map<string, { readonly sequence: number; readonly spans: readonly number[] }>();
   const requests: SequenceRequest[] = [];
   plan.sequences.forEach((sequence, i) => {
@@ -52,15 +80,16 @@ export async function scoreWindowPlan(plan: WindowPlan, scorer: Scorer, options:
         if (result.spans.length !== entry.spans.length) {
           throw new MetricsError("scorer-failed", `scorer returned ${result.spans.length} span scores for sequence "${result.id}", which asked for ${entry.spans.length}`);
         }
-        entry.spans.forEach((s, r) => {
+        const scored = entry.spans.map((s, r) => {
           const span = sequence.spans[s];
           const score = result.spans[r];
           if (score.count !== span.end - span.start) {
             throw new MetricsError("scorer-failed", `scorer scored ${score.count} positions of span [${span.start}, ${span.end}) of sequence "${result.id}"`);
           }
           scores[entry.sequence][s] = score;
-          cache.set(spanKeyOf(sequence.key, span), score);
+          return { span, score };
         });
+        if (sequence.sharedAcrossWindows) cacheScores(cache, sequence, scored);
       }
     } catch (error) {
       if (options.signal?.aborted) throw new MetricsError("cancelled", "scoring was cancelled", { cause: error });
