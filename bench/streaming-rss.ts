@@ -28,7 +28,7 @@ const GROWTH_TARGET = 0.1;
 const LOG_EVERY_ROWS = 10_000;
 
 /** Measured on 2 shared cores: see the section's wall time in BENCHMARKS.md. */
-const ESTIMATE_SECONDS = 1500;
+const ESTIMATE_SECONDS = 540;
 
 export const streamingSection: BenchSection = {
   name: "streaming",
