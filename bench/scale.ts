@@ -42,18 +42,21 @@ export interface ScaleOptions {
   readonly preset?: FixturePreset;
   /** A JSON array of Alpaca samples with a `task` field; default examples/alpaca_mixed.json. */
   readonly data?: string;
+  /** Samples scored per timed run, from the start of `data`; default 40 (keeps `npm run bench` within 30 minutes). */
+  readonly samples?: number;
 }
 
 /** The scale section; tests run it on the tiny model and a few samples. */
 export function createScaleSection(options: ScaleOptions = {}): BenchSection {
   const preset = options.preset ?? "bench-small";
   const data = options.data ?? EXAMPLES_FILE;
-  return { name: "scale", estimateSeconds: 240, run: (context) => runScale(context, preset, data) };
+  const samples = options.samples ?? 40;
+  return { name: "scale", estimateSeconds: 170, run: (context) => runScale(context, preset, data, samples) };
 }
 
 export const scaleSection = createScaleSection();
 
-async function runScale(context: BenchContext, preset: FixturePreset, data: string): Promise<SectionResult> {
+async function runScale(context: BenchContext, preset: FixturePreset, source: string, samples: number): Promise<SectionResult> {
   const model = await ensureFixtureModel(context.modelCacheDir, preset);
   context.log(model.built ? `built ${model.dir} in ${model.buildSeconds.toFixed(1)} s` : `reusing ${model.dir}`);
   const serveArgs = ["--model", model.dir, "--threads", "1", "--cache-dir", path.join(context.modelCacheDir, "extended-models")];
@@ -66,7 +69,10 @@ async function runScale(context: BenchContext, preset: FixturePreset, data: stri
     context.log(`engines listening on ${a.address} and ${b.address}`);
 
     const warmUp = path.join(context.workDir, "scale-warm-up.json");
-    const warmUpSamples = (JSON.parse(await readFile(data, "utf8")) as unknown[]).slice(0, WARM_UP_SAMPLES);
+    const all = JSON.parse(await readFile(source, "utf8")) as unknown[];
+    const data = path.join(context.workDir, "scale-data.json");
+    await writeFile(data, JSON.stringify(all.slice(0, samples)));
+    const warmUpSamples = all.slice(0, WARM_UP_SAMPLES);
     await writeFile(warmUp, JSON.stringify(warmUpSamples));
     await Promise.all(engines.map((engine, i) => runSftscoreOk(scoreArgs(warmUp, engine.address, path.join(context.workDir, `scale-warm-up-${i}.jsonl`)))));
     context.log(`warmed up both engines on ${warmUpSamples.length} samples each`);
@@ -89,7 +95,7 @@ async function runScale(context: BenchContext, preset: FixturePreset, data: stri
       await timed("2 engines (nginx)", proxy.address, engines);
     }
     const agreement = compareResultRows(await Promise.all(runs.map((run) => readFile(run.outFile, "utf8"))));
-    return report(runs, agreement, { model: await describeFixtureModel(model), data: displayPath(data), nginxNote });
+    return report(runs, agreement, { model: await describeFixtureModel(model), data: `the first ${Math.min(samples, all.length)} samples of ${displayPath(source)}`, nginxNote });
   } finally {
     await proxy?.stop();
     await stopAll(engines);
@@ -151,7 +157,7 @@ function report(runs: readonly ScaleRun[], agreement: RowAgreement, notes: { mod
   const markdown = `## Scale: one engine against two (\`bench/scale.ts\`)
 
 - **Model:** ${notes.model}. Each engine is \`sftscore serve --threads 1\` (one ONNX Runtime intra-op thread) with default limits, so two engines fill two cores.
-- **Job:** \`sftscore score ${notes.data} --engine … --task-field task\`: ${one.rows} samples, all five metrics (K = 3 one-shot partners), ${one.tokens.toLocaleString("en-US")} tokens scored per run. The client tokenizes, plans and composes in its own process.
+- **Job:** \`sftscore score DATA --engine … --task-field task\` on ${notes.data}: ${one.rows} samples, all five metrics (K = 3 one-shot partners), ${one.tokens.toLocaleString("en-US")} tokens scored per run. The client tokenizes, plans and composes in its own process.
 - **Method:** both engines start, then each scores a warm-up job (the first ${WARM_UP_SAMPLES} samples) so that every timed run meets warm sessions. Then, one after the other: one engine; both engines listed in \`--engine a,b\` (the client sends each message to the engine with the fewest outstanding tokens, over 4 streams per engine); both behind nginx (\`grpc_pass\` round-robin per stream; the client opens 4 streams to it). Time is the wall time of the \`sftscore score\` process, start-up and writing included. "Engine CPU busy" = CPU seconds the engine processes used during the run ÷ (wall time × engines). ${notes.nginxNote}
 
 ${table}

@@ -117,17 +117,17 @@ export function createWholeJobSection(options: WholeJobOptions = {}): BenchSecti
     preset: options.preset ?? "bench-small",
     data: options.data ?? WHOLE_JOB_DATA,
     samples,
-    ablationSamples: options.ablationSamples ?? Math.min(50, samples),
+    ablationSamples: options.ablationSamples ?? Math.min(40, samples),
   };
   if (settings.ablationSamples > settings.samples) throw new Error(`ablationSamples (${settings.ablationSamples}) exceeds samples (${settings.samples})`);
   return {
     name: "whole-job",
-    estimateSeconds: Math.round(2.9 * settings.samples + 2.5 * settings.ablationSamples),
+    estimateSeconds: Math.round(3.2 * settings.samples + 2.6 * settings.ablationSamples),
     run: (context) => runWholeJob(context, settings),
   };
 }
 
-/** `npm run bench`'s whole-job section: 200 samples, the ablations on the first 50. */
+/** `npm run bench`'s whole-job section: 200 samples, the ablations on the first 40. */
 export const wholeJobSection: BenchSection = createWholeJobSection();
 
 async function runWholeJob(context: BenchContext, settings: Required<WholeJobOptions>): Promise<SectionResult> {
