@@ -21,11 +21,13 @@ function scoreIn(flat: readonly number[], span: Span): SpanScore | undefined {
   return undefined;
 }
 
-function cacheScores(cache: SpanScoreCache, sequence: PlannedSequence, scored: readonly { readonly span: Span; readonly score: SpanScore }[]): void {
+/** Adds the sequence's known span scores (`scores[i]` for `sequence.spans[i]`) to its cache entry. */
+function cacheScores(cache: SpanScoreCache, sequence: PlannedSequence, scores: readonly (SpanScore | undefined)[]): void {
   const flat = [...(cache.get(sequence.key) ?? [])];
-  for (const { span, score } of scored) {
-    if (scoreIn(flat, span) === undefined) flat.push(span.start, span.end, score.sumLogprob, score.count);
-  }
+  sequence.spans.forEach((span, i) => {
+    const score = scores[i];
+    if (score !== undefined && scoreIn(flat, span) === undefined) flat.push(span.start, span.end, score.sumLogprob, score.count);
+  });
   cache.set(sequence.key, flat);
 }
 
@@ -80,16 +82,15 @@ export async function scoreWindowPlan(plan: WindowPlan, scorer: Scorer, options:
         if (result.spans.length !== entry.spans.length) {
           throw new MetricsError("scorer-failed", `scorer returned ${result.spans.length} span scores for sequence "${result.id}", which asked for ${entry.spans.length}`);
         }
-        const scored = entry.spans.map((s, r) => {
+        entry.spans.forEach((s, r) => {
           const span = sequence.spans[s];
           const score = result.spans[r];
           if (score.count !== span.end - span.start) {
             throw new MetricsError("scorer-failed", `scorer scored ${score.count} positions of span [${span.start}, ${span.end}) of sequence "${result.id}"`);
           }
           scores[entry.sequence][s] = score;
-          return { span, score };
         });
-        if (sequence.sharedAcrossWindows) cacheScores(cache, sequence, scored);
+        if (sequence.sharedAcrossWindows) cacheScores(cache, sequence, scores[entry.sequence]);
       }
     } catch (error) {
       if (options.signal?.aborted) throw new MetricsError("cancelled", "scoring was cancelled", { cause: error });
