@@ -121,6 +121,27 @@ describe("buildBatchFeeds", () => {
     expect(failures).toEqual([]);
   });
 
+  it("runs only the tokens after a past: mask over past and tokens, positions from the past's length, scored indices shifted", () => {
+    const withPast = [request("a", [1, 2, 3, 4, 5, 6, 7], [[5, 7]]), request("b", [1, 2, 3, 9, 8], [[4, 5]])];
+    const feeds = buildBatchFeeds(withPast, { items: [{ index: 0, length: 4, scoredCount: 2 }, { index: 1, length: 2, scoredCount: 1 }], paddedLength: 4 }, 3);
+    expect(feeds.pastLength).toBe(3);
+    expect(feeds.inputIds).toEqual(bigints([4, 5, 6, 7, 9, 8, 0, 0]));
+    // [B, past + padded]: the past is real for every row.
+    expect(feeds.attentionMask).toEqual(bigints([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]));
+    expect(feeds.positionIds).toEqual(bigints([3, 4, 5, 6, 3, 4, 0, 0]));
+    // Position 5 of row 0 is predicted by the run's hidden state 5 − 1 − 3 = 1; position 4 of row 1 by 4 + 0.
+    expect(feeds.scoredIndex).toEqual(bigints([1, 2, 4]));
+    expect(feeds.labels).toEqual(bigints([6, 7, 8]));
+  });
+
+  it("rejects scoring a position the past covers, and a row with nothing after its past", () => {
+    const single = (tokens: number[], span: [number, number]) => [request("p", tokens, [span])];
+    const item = (length: number) => ({ items: [{ index: 0, length, scoredCount: 1 }], paddedLength: 16 });
+    expect(() => buildBatchFeeds(single([1, 2, 3, 4, 5], [3, 5]), item(2), 3)).toThrow(/scores position 3, which its 3-token past covers/);
+    expect(() => buildBatchFeeds(single([1, 2, 3], [1, 3]), item(0), 3)).toThrow(/none after its 3-token past/);
+    expect(() => buildBatchFeeds(single([1, 2, 3, 4, 5, 6], [5, 6]), { ...item(3), paddedLength: 2 }, 3)).toThrow(/more than the batch's padded length 2 after a 3-token past/);
+  });
+
   it("rejects a request longer than the padded length", () => {
     expect(() => buildBatchFeeds(requests, { ...batch, paddedLength: 4 })).toThrow(
       /request "long" has 5 tokens, more than the batch's padded length 4/,

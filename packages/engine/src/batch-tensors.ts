@@ -22,18 +22,20 @@ export interface BatchRowFeed {
 export interface BatchFeeds {
   /** `input_ids` int64 `[B, L]`: the tokens, right-padded with id 0. */
   readonly inputIds: BigInt64Array;
-  /** `attention_mask` int64 `[B, L]`: 1 on real tokens, 0 on padding. */
+  /** `attention_mask` int64 `[B, P + L]`: 1 on the past and on real tokens, 0 on padding. */
   readonly attentionMask: BigInt64Array;
-  /** `position_ids` int64 `[B, L]`: `0..n−1` on real tokens (= cumsum(mask) − 1), 0 on padding. Fed only where the graph has the input. */
+  /** `position_ids` int64 `[B, L]`: `P..n−1` on real tokens (= cumsum(mask) − 1), 0 on padding. Fed only where the graph has the input. */
   readonly positionIds: BigInt64Array;
-  /** `scored_index` int64 `[N]`: `row × L + (i − 1)`, the flat index of the hidden state that predicts scored position `i`. */
+  /** `scored_index` int64 `[N]`: `row × L + (i − 1 − P)`, the flat index of the hidden state that predicts scored position `i`. */
   readonly scoredIndex: BigInt64Array;
   /** `labels` int64 `[N]`: the token at each scored position, `tokenIds[i]`. */
   readonly labels: BigInt64Array;
   /** Rows `B`. */
   readonly batchSize: number;
-  /** Padded length `L`, in tokens. */
+  /** Padded length `L`, in tokens, of the part run (after the past). */
   readonly paddedLength: number;
+  /** Tokens `P` every row takes from a stored prefix instead of running them; the input is `tokenIds[P..]`. */
+  readonly pastLength: number;
   /** One entry per row, in row order (the batch's item order). */
   readonly rows: readonly BatchRowFeed[];
 }
@@ -76,24 +78,27 @@ export function scoredPositions(request: SequenceRequest): Uint32Array {
 /**
  * Builds the feeds for one planned batch: rows in the batch's item order, each right-padded to
  * `batch.paddedLength`, and every row's scored positions laid out row after row, ascending within a
- * row.
+ * row. With `pastLength` P > 0 every row's first P tokens come from a stored prefix: the row runs
+ * `tokenIds[P..]` at positions P.., its mask covers the past too, and it may score only positions
+ * after P (the hidden state that predicts position P + 1 is the first one the run computes).
  *
  * @param requests The requests the batch's `items[].index` refer to.
- * @param batch A batch from `planBatches`.
- * @throws RangeError when an item's index has no request, a request is longer than the padded length,
- *   or a span is out of range (see {@link scoredPositions}).
+ * @param batch A batch from `planBatches`, its items' lengths counted after the past.
+ * @throws RangeError when an item's index has no request, a request is longer than the padded length
+ *   plus the past, scores a position the past covers, or a span is out of range (see {@link scoredPositions}).
  */
-export function buildBatchFeeds(requests: readonly SequenceRequest[], batch: PlannedBatch): BatchFeeds {
+export function buildBatchFeeds(requests: readonly SequenceRequest[], batch: PlannedBatch, pastLength = 0): BatchFeeds {
   const batchSize = batch.items.length;
   const paddedLength = batch.paddedLength;
-  const rowRequests = batch.items.map((item) => requestAt(requests, item.index, paddedLength));
+  const rowRequests = batch.items.map((item) => requestAt(requests, item.index, paddedLength, pastLength));
   const rows = layOutRows(batch, rowRequests);
   const scoredTotal = rows.reduce((total, row) => total + row.scoredPositions.length, 0);
 
   // Pad positions keep the arrays' zero: pad id 0 and position 0 are in range for any model, and the
   // mask hides them from real tokens; no scored index points at them.
+  const maskLength = pastLength + paddedLength;
   const inputIds = new BigInt64Array(batchSize * paddedLength);
-  const attentionMask = new BigInt64Array(batchSize * paddedLength);
+  const attentionMask = new BigInt64Array(batchSize * maskLength);
   const positionIds = new BigInt64Array(batchSize * paddedLength);
   const scoredIndex = new BigInt64Array(scoredTotal);
   const labels = new BigInt64Array(scoredTotal);
@@ -101,19 +106,22 @@ export function buildBatchFeeds(requests: readonly SequenceRequest[], batch: Pla
   rows.forEach((row, rowIndex) => {
     const tokenIds = rowRequests[rowIndex].tokenIds;
     const rowStart = rowIndex * paddedLength;
-    for (let position = 0; position < tokenIds.length; position++) {
-      inputIds[rowStart + position] = BigInt(tokenIds[position]);
-      attentionMask[rowStart + position] = 1n;
-      positionIds[rowStart + position] = BigInt(position);
+    attentionMask.fill(1n, rowIndex * maskLength, rowIndex * maskLength + tokenIds.length);
+    for (let position = pastLength; position < tokenIds.length; position++) {
+      inputIds[rowStart + position - pastLength] = BigInt(tokenIds[position]);
+      positionIds[rowStart + position - pastLength] = BigInt(position);
     }
     row.scoredPositions.forEach((position, k) => {
+      if (position <= pastLength) {
+        throw new RangeError(`request "${rowRequests[rowIndex].id}" scores position ${position}, which its ${pastLength}-token past covers`);
+      }
       // The hidden state at position − 1 has seen t[<position] and predicts t[position].
-      scoredIndex[row.scoredOffset + k] = BigInt(rowStart + position - 1);
+      scoredIndex[row.scoredOffset + k] = BigInt(rowStart + position - 1 - pastLength);
       labels[row.scoredOffset + k] = BigInt(tokenIds[position]);
     });
   });
 
-  return { inputIds, attentionMask, positionIds, scoredIndex, labels, batchSize, paddedLength, rows };
+  return { inputIds, attentionMask, positionIds, scoredIndex, labels, batchSize, paddedLength, pastLength, rows };
 }
 
 function layOutRows(batch: PlannedBatch, rowRequests: readonly SequenceRequest[]): BatchRowFeed[] {
@@ -126,15 +134,18 @@ function layOutRows(batch: PlannedBatch, rowRequests: readonly SequenceRequest[]
   });
 }
 
-function requestAt(requests: readonly SequenceRequest[], index: number, paddedLength: number): SequenceRequest {
+function requestAt(requests: readonly SequenceRequest[], index: number, paddedLength: number, pastLength: number): SequenceRequest {
   const request = Number.isInteger(index) ? requests[index] : undefined;
   if (request === undefined) {
     throw new RangeError(`batch item index ${index} has no request (${requests.length} requests)`);
   }
-  if (request.tokenIds.length > paddedLength) {
+  if (request.tokenIds.length > pastLength + paddedLength) {
     throw new RangeError(
-      `request "${request.id}" has ${request.tokenIds.length} tokens, more than the batch's padded length ${paddedLength}`,
+      `request "${request.id}" has ${request.tokenIds.length} tokens, more than the batch's padded length ${paddedLength}` + (pastLength > 0 ? ` after a ${pastLength}-token past` : ""),
     );
+  }
+  if (request.tokenIds.length <= pastLength && pastLength > 0) {
+    throw new RangeError(`request "${request.id}" has ${request.tokenIds.length} tokens, none after its ${pastLength}-token past`);
   }
   return request;
 }

@@ -4,12 +4,13 @@ import type { ModelInfo, Scorer, SequenceRequest, SequenceScore } from "@sftscor
 import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, defaultLengthBucket, type BatchingPolicy } from "./batcher.js";
 import { executionProviders, type Device } from "./devices.js";
 import { EngineError, type EngineErrorCode } from "./engine-error.js";
+import { PAST_INPUT, PRESENT_OUTPUT, presentNameOf } from "./kv-cache-names.js";
 import type { LossHeadKind } from "./loss-head.js";
 import { defaultModelCacheDir, openModelDirectory } from "./model-directory.js";
 import { extendedModelSessionInput, loadExtendedModel } from "./onnx-model-file.js";
 import { validateRequest } from "./request-validation.js";
 import { createResultChannel } from "./result-channel.js";
-import { createScheduler, type Ticket } from "./scheduler.js";
+import { createScheduler, type PrefixSharing, type Ticket } from "./scheduler.js";
 import { SessionHost } from "./session-host.js";
 
 /** Options of {@link createEngine}. */
@@ -61,16 +62,32 @@ export interface EngineOptions {
    * the way a straightforward port batches, for benchmarks that measure what token-budget batching buys.
    */
   readonly batching?: BatchingPolicy;
+  /**
+   * Bytes of KV cache kept for shared prefixes, over all workers; default 256 MiB, 0 turns prefix
+   * sharing off. Sequences that start with the same tokens (a template's preamble, a one-shot
+   * example repeated for each partner) then compute those tokens once. Needs a with-past export
+   * (`past_key_values.*` inputs, `present.*` outputs) with `position_ids` and `attention_mask`
+   * inputs, and token-budget batching; otherwise every sequence runs whole. Scores are bit-identical
+   * either way.
+   */
+  readonly prefixCacheBytes?: number;
   /** Called after each successful model run (benchmarks replay the runs); must not throw. */
   readonly onBatch?: (batch: EngineBatch) => void;
 }
 
+/** Default {@link EngineOptions.prefixCacheBytes}. */
+export const DEFAULT_PREFIX_CACHE_BYTES = 256 * 1024 ** 2;
+
 /** One model run, as {@link EngineOptions.onBatch} reports it. */
 export interface EngineBatch {
-  /** Ids of the run's sequences, in row order. */
+  /** `prefixes`: a run that computed shared prefixes and scored nothing. */
+  readonly kind: "sequences" | "prefixes";
+  /** Ids of the run's sequences, in row order (none in a prefix run). */
   readonly sequenceIds: readonly string[];
-  /** Length every row was right-padded to, in tokens. */
+  /** Length every row was right-padded to, in tokens, after the past. */
   readonly paddedLength: number;
+  /** Tokens every row took from a stored prefix instead of running them. */
+  readonly pastLength: number;
   /** Time inside `session.run`, in seconds. */
   readonly seconds: number;
 }
@@ -85,6 +102,8 @@ export interface EngineInfo extends ModelInfo {
   readonly maxAttentionCells: number;
   readonly threads: number;
   readonly workers: number;
+  /** Bytes of KV cache for shared prefixes; 0 when prefix sharing is off (or the model cannot do it). */
+  readonly prefixCacheBytes: number;
 }
 
 /** Running totals, for metrics endpoints and benchmarks. */
@@ -96,6 +115,11 @@ export interface EngineStats {
   /** Tokens including padding (rows × padded length). */
   readonly paddedTokens: number;
   readonly scoredTokens: number;
+  /** Runs that computed shared prefixes, and the tokens they ran. */
+  readonly prefixRuns: number;
+  readonly prefixTokens: number;
+  /** Tokens sequences took from shared prefixes instead of running them. */
+  readonly reusedTokens: number;
   /** Time inside `session.run`, summed over workers. */
   readonly runSeconds: number;
   readonly errors: Readonly<Partial<Record<EngineErrorCode, number>>>;
@@ -178,7 +202,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     throw error;
   }
 
-  const totals = { sequences: 0, batches: 0, realTokens: 0, paddedTokens: 0, scoredTokens: 0, runSeconds: 0 };
+  const prefixCacheBytes = batching === "token-budget" ? Math.max(0, options.prefixCacheBytes ?? DEFAULT_PREFIX_CACHE_BYTES) : 0;
+  const prefixSharing = prefixCacheBytes > 0 ? prefixSharingOf(hosts[0], directory, extended.dtype, prefixCacheBytes) : undefined;
+  const totals = { sequences: 0, batches: 0, realTokens: 0, paddedTokens: 0, scoredTokens: 0, prefixRuns: 0, prefixTokens: 0, reusedTokens: 0, runSeconds: 0 };
   const errors: Partial<Record<EngineErrorCode, number>> = {};
   const shapes = new Set<string>();
   const countError = (error: EngineError) => (errors[error.code] = (errors[error.code] ?? 0) + 1);
@@ -188,16 +214,23 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     limits: { maxBatchTokens, maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE, maxScoredTokens, maxAttentionCells, lengthBucket: (n) => Math.min(lengthBucket(n), directory.maxLength) },
     batching,
     maxQueuedTokens: options.maxQueuedTokens ?? 4 * maxBatchTokens,
+    ...(prefixSharing ? { prefixSharing } : {}),
     observer: {
       onBatch(batch) {
         totals.batches++;
-        totals.sequences += batch.rows;
+        if (batch.kind === "sequences") {
+          totals.sequences += batch.rows;
+          totals.reusedTokens += batch.rows * batch.pastLength;
+        } else {
+          totals.prefixRuns++;
+          totals.prefixTokens += batch.realTokens;
+        }
         totals.realTokens += batch.realTokens;
         totals.paddedTokens += batch.paddedTokens;
         totals.scoredTokens += batch.scoredTokens;
         totals.runSeconds += batch.seconds;
-        shapes.add(`${batch.rows}x${batch.paddedLength}`);
-        options.onBatch?.({ sequenceIds: batch.sequenceIds, paddedLength: batch.paddedLength, seconds: batch.seconds });
+        shapes.add(`${batch.rows}x${batch.paddedLength}+${batch.pastLength}`);
+        options.onBatch?.({ kind: batch.kind, sequenceIds: batch.sequenceIds, paddedLength: batch.paddedLength, pastLength: batch.pastLength, seconds: batch.seconds });
       },
       onError: countError,
     },
@@ -220,6 +253,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     maxAttentionCells,
     threads,
     workers,
+    prefixCacheBytes: prefixSharing ? prefixCacheBytes : 0,
   };
   let closing: Promise<void> | undefined;
 
@@ -278,4 +312,30 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       return closing;
     },
   };
+}
+
+/**
+ * Prefix sharing for a session, when its graph can take a stored prefix as its past: optimum's
+ * `past_key_values.*` inputs with a `present.*` output each, explicit positions and a mask, and
+ * config.json's cache shape. Otherwise `undefined`: sequences run whole.
+ */
+function prefixSharingOf(
+  host: SessionHost,
+  directory: { readonly kvHeads?: number; readonly headDim?: number },
+  dtype: string,
+  cacheBytes: number,
+): PrefixSharing | undefined {
+  const pasts = host.inputNames.filter((name) => PAST_INPUT.test(name));
+  const presents = new Set(host.outputNames.filter((name) => PRESENT_OUTPUT.test(name)));
+  const capable =
+    pasts.length > 0 &&
+    pasts.every((name) => presents.has(presentNameOf(name))) &&
+    host.inputNames.includes("position_ids") &&
+    host.inputNames.includes("attention_mask") &&
+    directory.kvHeads !== undefined &&
+    directory.headDim !== undefined &&
+    (dtype === "float32" || dtype === "float16");
+  if (!capable || directory.kvHeads === undefined || directory.headDim === undefined) return undefined;
+  const bytesPerValue = dtype === "float16" ? 2 : 4;
+  return { cacheBytes, bytesPerToken: pasts.length * directory.kvHeads * directory.headDim * bytesPerValue };
 }

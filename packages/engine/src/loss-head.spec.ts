@@ -177,10 +177,12 @@ describe("extendWithLossHead on fixture models", () => {
     }
   });
 
-  it("cuts present.* and logits from the outputs and prunes the original LM head", async () => {
+  it("cuts logits from the outputs, keeps present.* for prefix sharing and prunes the original LM head", async () => {
     const model = await build("past-structure", { withPast: true });
     const { model: extended } = extendWithLossHead(model);
-    expect(extended.graph?.output?.map((output) => output.name)).toEqual([TOKEN_LOGPROBS_OUTPUT]);
+    const presents = model.graph?.output?.map((output) => output.name ?? "").filter((name) => name.startsWith("present.")) ?? [];
+    expect(presents.length).toBeGreaterThan(0);
+    expect(extended.graph?.output?.map((output) => output.name)).toEqual([TOKEN_LOGPROBS_OUTPUT, ...presents]);
     expect(extended.graph?.node?.some((node) => node.name === "lm_head")).toBe(false);
     const inputs = extended.graph?.input?.map((input) => input.name);
     expect(inputs).toEqual([...(model.graph?.input?.map((input) => input.name) ?? []), SCORED_INDEX_INPUT, LABELS_INPUT]);

@@ -1,10 +1,11 @@
 /**
  * The in-graph loss head (DESIGN.md §3): an ONNX protobuf edit that makes a causal LM return
- * `log p(label | prefix)` at the scored positions only, so that neither `[batch, seq, vocab]` logits
- * nor `present.*` tensors ever leave ONNX Runtime.
+ * `log p(label | prefix)` at the scored positions only, so that `[batch, seq, vocab]` logits never
+ * leave ONNX Runtime (nor are computed, where the LM head is found).
  */
 import onnxProto, { type onnx as Onnx } from "onnx-proto";
 import { EngineError } from "./engine-error.js";
+import { PRESENT_OUTPUT } from "./kv-cache-names.js";
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;
@@ -13,10 +14,10 @@ const { DataType } = onnx.TensorProto;
 export const SCORED_INDEX_INPUT = "scored_index";
 /** Graph input: int64 `[N]`, the target token at each scored position. */
 export const LABELS_INPUT = "labels";
-/** The extended graph's only output: float32 `[N]`, `log p(label | prefix)`. */
+/** The extended graph's scoring output: float32 `[N]`, `log p(label | prefix)`. */
 export const TOKEN_LOGPROBS_OUTPUT = "token_logprobs";
 /** Version of the graph {@link extendWithLossHead} writes; part of the extended-model cache key, so bump it on any change. */
-export const LOSS_HEAD_FORMAT_VERSION = 2;
+export const LOSS_HEAD_FORMAT_VERSION = 3;
 /** Squeeze/Unsqueeze/ReduceSum take `axes` as an input from opset 13 on. */
 export const MIN_LOSS_HEAD_OPSET = 13;
 
@@ -68,7 +69,8 @@ const ROW_PRESERVING = new Set(["Reshape", "Identity"]);
 const ELEMENTWISE = new Set(["Cast", "Tanh", "Mul", "Div", "Add", "Sub"]);
 
 /**
- * Adds the `scored_index` and `labels` inputs and replaces all graph outputs by `token_logprobs`:
+ * Adds the `scored_index` and `labels` inputs and replaces the graph's outputs by `token_logprobs`
+ * (and the `present.*` KV-cache outputs, when the model has them, for prefix sharing):
  *
  * - scored-positions: `hidden → Flatten → Gather(scored_index) → LM head → (Cast float32) →
  *   log-probability of the label` ({@link labelLogprobs}), with the head's own weight tensor (and its
@@ -78,7 +80,7 @@ const ELEMENTWISE = new Set(["Cast", "Tanh", "Mul", "Div", "Add", "Sub"]);
  * The `[N, V]` work runs in float32 (a float16/bfloat16 model's logits are cast up first), the sum
  * of exponentials and the final subtraction in float64: both ReduceLogSumExp and LogSoftmax in
  * float32 drift by about 3e-5 nats on a 151,936-token vocabulary. Padding never reaches the output because only scored rows are
- * gathered. Nodes that fed only removed outputs (the original LM head, `present.*`) are pruned; graph
+ * gathered. Nodes that fed only removed outputs (the original LM head) are pruned; graph
  * inputs are kept, so the extended model takes exactly the source's inputs plus the two new ones.
  * Labels and indices are not range-checked here: ONNX Gather/GatherElements accept negative indices
  * (counted from the end), so callers validate them at the service boundary.
@@ -140,7 +142,8 @@ export function extendWithLossHead(source: Onnx.IModelProto, options: LossHeadOp
     node: [...nodes, ...editor.nodes],
     initializer: [...(graph.initializer ?? []), ...editor.initializers],
     input: [...(graph.input ?? []), tensorInfo(SCORED_INDEX_INPUT, DataType.INT64, scored), tensorInfo(LABELS_INPUT, DataType.INT64, scored)],
-    output: [tensorInfo(TOKEN_LOGPROBS_OUTPUT, DataType.FLOAT, scored)],
+    // A run that does not fetch `present.*` costs nothing more: attention computes them either way.
+    output: [tensorInfo(TOKEN_LOGPROBS_OUTPUT, DataType.FLOAT, scored), ...outputs.filter((output) => PRESENT_OUTPUT.test(output.name ?? ""))],
   });
   const model = onnx.ModelProto.create({
     ...source,

@@ -2,20 +2,43 @@ import type { SequenceRequest, SequenceScore } from "@sftscore/metrics";
 import { buildBatchFeeds, scoredPositions } from "./batch-tensors.js";
 import { planBatches, type BatchingPolicy, type BatchItem, type BatchLimits } from "./batcher.js";
 import { EngineError } from "./engine-error.js";
-import type { SessionHost } from "./session-host.js";
+import { createPrefixCache, type PrefixEntry } from "./prefix-cache.js";
+import { planPrefixes, type PrefixPlanSettings, type PrefixSource } from "./prefix-plan.js";
+import type { RunPrefixes, SessionHost } from "./session-host.js";
 import { scoreSequence, scoreBatch } from "./span-sums.js";
+
+/**
+ * Default {@link PrefixSharing.plan}: a shared prefix must save at least 16 tokens per extra use and
+ * is charged 32 tokens for its run, and at most two new prefixes are chained.
+ */
+export const DEFAULT_PREFIX_PLAN: PrefixPlanSettings = { minNewTokens: 16, newPrefixCostTokens: 32, maxNewLevels: 2 };
+
+/** Computing shared prefixes once, through the session workers' KV caches. */
+export interface PrefixSharing {
+  /** Most bytes of stored prefixes, over all workers. */
+  readonly cacheBytes: number;
+  /** Keys and values of one position, all layers, in bytes. */
+  readonly bytesPerToken: number;
+  /** Default {@link DEFAULT_PREFIX_PLAN}. */
+  readonly plan?: PrefixPlanSettings;
+}
 
 /** What the scheduler reports as it works (for metrics endpoints and benchmarks). */
 export interface SchedulerObserver {
   onBatch?(batch: {
+    /** `prefixes`: a run that computes shared prefixes for later runs and scores nothing. */
+    kind: "sequences" | "prefixes";
     rows: number;
+    /** Tokens run, not counting the past. */
     realTokens: number;
     paddedTokens: number;
     scoredTokens: number;
     seconds: number;
-    /** The run's sequences, in row order. */
+    /** The run's sequences, in row order (none in a prefix run). */
     sequenceIds: readonly string[];
     paddedLength: number;
+    /** Tokens of stored past every row started from. */
+    pastLength: number;
   }): void;
   onError?(error: EngineError): void;
 }
@@ -28,6 +51,8 @@ export interface SchedulerOptions {
   /** Tokens that may wait in the queue before `submit` waits for room (back-pressure). */
   readonly maxQueuedTokens: number;
   readonly observer?: SchedulerObserver;
+  /** Absent (or with fixed batches): every sequence runs from its first token. */
+  readonly prefixSharing?: PrefixSharing;
 }
 
 /** A queued sequence's result, wrapped so that awaiting admission does not await the result. */
@@ -39,6 +64,12 @@ export interface Ticket {
  * One queue for all callers in front of the session workers. Sequences wait in the queue, the
  * scheduler packs them into batches (longest first under the token budget, always including the
  * oldest waiting sequence so none starves) and hands each batch to an idle worker.
+ *
+ * With prefix sharing, queued sequences are first planned against each other and the stored prefixes
+ * ({@link planPrefixes}); a shared prefix is computed in a run of its own, kept in the worker, and the
+ * sequences that start with it run only their remaining tokens on top of it. A run holds rows whose
+ * pasts have one length, so no row's cache is padded: its scores are then bit-identical to a whole
+ * run's, and rows never depend on which sequences happened to share.
  */
 export interface Scheduler {
   /**
@@ -53,9 +84,16 @@ export interface Scheduler {
   idle(): Promise<void>;
 }
 
+/** Most sequences planned together for prefix sharing (see `planFresh`). */
+const PLAN_CHUNK = 512;
+
 interface Queued {
   readonly request: SequenceRequest;
   readonly positions: Uint32Array;
+  /** Planned against the other queued sequences for prefix sharing. */
+  planned: boolean;
+  /** The stored prefix this sequence runs on top of. */
+  prefix?: PrefixEntry;
   readonly signal?: AbortSignal;
   readonly resolve: (score: SequenceScore) => void;
   readonly reject: (error: EngineError) => void;
@@ -79,6 +117,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const onAbort = () => {
         for (const queued of [...items]) {
           remove(queued);
+          forget(queued);
           queued.reject(new EngineError("cancelled", `sequence "${queued.request.id}" was cancelled before it was scored`, { sequenceId: queued.request.id }));
         }
         notify();
@@ -116,50 +155,207 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (queue.length === 0 && running === 0) idleWaiters.splice(0).forEach((wake) => wake());
   }
 
+  const batching = options.batching ?? "token-budget";
+  const sharing = batching === "token-budget" ? options.prefixSharing : undefined;
+  const cache = sharing && createPrefixCache(sharing.cacheBytes, sharing.bytesPerToken);
+  /** Prefixes waiting for their run, oldest first. */
+  let pendingPrefixes: PrefixEntry[] = [];
+
   function pump(): void {
-    for (const host of options.hosts) {
+    for (const [worker, host] of options.hosts.entries()) {
       if (queue.length === 0) break;
       if (host.busy || host.failed) continue;
-      dispatch(host, takeBatch());
+      planFresh();
+      const prefixes = takePrefixes(worker);
+      if (prefixes) {
+        dispatchPrefixes(worker, host, prefixes);
+        continue;
+      }
+      const items = takeBatch(worker);
+      if (items.length > 0) dispatch(worker, host, items);
     }
     if (queue.length > 0 && options.hosts.every((h) => h.failed)) {
       const error = new EngineError("model-failed", "every session worker has failed; the engine cannot score");
       for (const item of [...queue]) {
         remove(item);
+        forget(item);
         item.reject(error);
       }
     }
     notify();
   }
 
-  function takeBatch(): Queued[] {
-    const batching = options.batching ?? "token-budget";
-    // The queue is in arrival order, so its head holds the oldest waiting sequences.
-    const taken = batching === "token-budget" ? plannedBatch() : queue.slice(0, batching.fixedBatchSize);
+  /** Whether a row whose past is `entry` can run on `worker` now. */
+  const runnable = (entry: PrefixEntry | undefined, worker: number) => entry === undefined || (entry.state === "ready" && entry.worker === worker);
+  const pastLengthOf = (entry: PrefixEntry | undefined) => entry?.tokens.length ?? 0;
+
+  /**
+   * Plans the sequences queued since the last plan: which prefixes they share, and which to compute.
+   * At most {@link PLAN_CHUNK} at a time: the plan's time grows with sequences × nesting depth, and
+   * a bigger chunk finds little more to share.
+   */
+  function planFresh(): void {
+    const fresh = queue.filter((item) => !item.planned);
+    for (let start = 0; start < fresh.length; start += PLAN_CHUNK) planChunk(fresh.slice(start, start + PLAN_CHUNK));
+  }
+
+  function planChunk(fresh: readonly Queued[]): void {
+    if (!cache || !sharing) return;
+    const cached = fresh.map((item) => cache.along(item.request.tokenIds, item.positions[0] - 1));
+    // Held while planning, so adding a prefix cannot evict one the plan reuses.
+    const held = new Set(cached.flat());
+    held.forEach((entry) => cache.retain(entry));
+    const plan = planPrefixes(
+      fresh.map((item, i) => ({ tokens: item.request.tokenIds, shareable: item.positions[0] - 1, cachedLengths: cached[i].map((entry) => entry.tokens.length) })),
+      sharing.plan ?? DEFAULT_PREFIX_PLAN,
+    );
+    const created: (PrefixEntry | undefined)[] = [];
+    const entryOf = (source: PrefixSource): PrefixEntry | undefined =>
+      source.kind === "none" ? undefined : source.kind === "new" ? created[source.index] : cached[source.candidate].find((entry) => entry.tokens.length === source.length);
+    for (const prefix of plan.newPrefixes) {
+      const parent = entryOf(prefix.parent);
+      // A parent that did not fit in the cache takes its chain with it.
+      const entry = prefix.parent.kind === "new" && !parent ? undefined : cache.add(fresh[prefix.candidate].request.tokenIds.slice(0, prefix.length), parent);
+      if (entry) pendingPrefixes.push(entry);
+      created.push(entry);
+    }
+    fresh.forEach((item, i) => {
+      item.planned = true;
+      const entry = entryOf(plan.sources[i]);
+      if (entry) {
+        cache.retain(entry);
+        item.prefix = entry;
+      }
+    });
+    // Children before parents, so a dropped child's reference on its parent is gone first.
+    for (const entry of created.reverse()) if (entry && entry.refs === 0) cache.remove(entry);
+    held.forEach((entry) => cache.release(entry));
+  }
+
+  /** The pending prefixes to compute next on `worker`: one past length, planned like sequences. */
+  function takePrefixes(worker: number): PrefixEntry[] | undefined {
+    pendingPrefixes = pendingPrefixes.filter((entry) => entry.state === "pending" && entry.refs > 0);
+    const ready = pendingPrefixes.filter((entry) => runnable(entry.parent, worker));
+    if (ready.length === 0) return undefined;
+    const pastLength = pastLengthOf(ready[0].parent);
+    const group = ready.filter((entry) => pastLengthOf(entry.parent) === pastLength);
+    const items = group.map((entry, index) => ({ index, length: entry.tokens.length - pastLength, scoredCount: 0 }));
+    return oldestBatch(items).map((index) => group[index]);
+  }
+
+  function takeBatch(worker: number): Queued[] {
+    let taken: Queued[];
+    if (batching === "token-budget") {
+      // The queue is in arrival order, so the oldest runnable sequence leads.
+      const ready = queue.filter((item) => runnable(item.prefix, worker));
+      if (ready.length === 0) return [];
+      const pastLength = pastLengthOf(ready[0].prefix);
+      const group = ready.filter((item) => pastLengthOf(item.prefix) === pastLength);
+      const items = group.map((item, index) => ({ index, length: item.request.tokenIds.length - pastLength, scoredCount: item.positions.length }));
+      taken = oldestBatch(items).map((index) => group[index]);
+    } else {
+      taken = queue.slice(0, batching.fixedBatchSize);
+    }
     for (const item of taken) remove(item);
     return taken;
   }
 
-  /** The planned batch that holds the oldest waiting sequence, so none starves. */
-  function plannedBatch(): Queued[] {
-    const items: BatchItem[] = queue.map((q, index) => ({ index, length: q.request.tokenIds.length, scoredCount: q.positions.length }));
+  /** Indices of the planned batch that holds item 0 (the oldest), so none starves. */
+  function oldestBatch(items: readonly BatchItem[]): number[] {
     const batches = planBatches(items, options.limits);
     const chosen = batches.find((b) => b.items.some((item) => item.index === 0)) ?? batches[0];
-    return chosen.items.map((item) => queue[item.index]);
+    return chosen.items.map((item) => item.index);
   }
 
-  function dispatch(host: SessionHost, items: Queued[]): void {
-    const requests = items.map((item) => item.request);
-    const paddedLength = options.limits.lengthBucket?.(Math.max(...requests.map((r) => r.tokenIds.length))) ?? Math.max(...requests.map((r) => r.tokenIds.length));
-    const batch = { items: requests.map((r, index) => ({ index, length: r.tokenIds.length, scoredCount: items[index].positions.length })), paddedLength };
-    const feeds = buildBatchFeeds(requests, batch);
+  function paddedLengthOf(lengths: readonly number[]): number {
+    const longest = Math.max(...lengths);
+    return options.limits.lengthBucket?.(longest) ?? longest;
+  }
+
+  /** Releases what a sequence held in the prefix cache. */
+  function forget(item: Queued): void {
+    if (item.prefix) cache?.release(item.prefix);
+    item.prefix = undefined;
+  }
+
+  /**
+   * Drops prefixes that can no longer be used (their run failed, or their worker died): the
+   * sequences waiting on them, or on prefixes computed from them, run from their first token instead.
+   */
+  function dropPrefixes(dropped: Set<PrefixEntry>): void {
+    if (!cache || dropped.size === 0) return;
+    const dependsOnDropped = (entry: PrefixEntry | undefined): boolean => entry !== undefined && (dropped.has(entry) || dependsOnDropped(entry.parent));
+    for (const entry of cache.entries()) if (dependsOnDropped(entry)) dropped.add(entry);
+    for (const item of queue) if (dependsOnDropped(item.prefix)) item.prefix = undefined;
+    for (const entry of dropped) cache.remove(entry);
+  }
+
+  function runPrefixes(worker: number, pastIds: readonly PrefixEntry[] | undefined, store?: RunPrefixes["store"]): RunPrefixes {
+    return {
+      evict: cache?.takeEvicted(worker) ?? [],
+      ...(pastIds ? { pastIds: Int32Array.from(pastIds, (entry) => entry.id) } : {}),
+      ...(store ? { store } : {}),
+    };
+  }
+
+  function onRunFailed(worker: number, host: SessionHost, error: unknown): EngineError {
+    const failure = EngineError.from(error);
+    options.observer?.onError?.(failure);
+    if (host.failed && cache) dropPrefixes(new Set([...cache.entries()].filter((entry) => entry.worker === worker)));
+    return failure;
+  }
+
+  function dispatchPrefixes(worker: number, host: SessionHost, entries: PrefixEntry[]): void {
+    const pastLength = pastLengthOf(entries[0].parent);
+    const requests = entries.map((entry) => ({ id: `prefix ${entry.id}`, tokenIds: entry.tokens, spans: [] }));
+    const lengths = entries.map((entry) => entry.tokens.length - pastLength);
+    const paddedLength = paddedLengthOf(lengths);
+    const feeds = buildBatchFeeds(requests, { items: lengths.map((length, index) => ({ index, length, scoredCount: 0 })), paddedLength }, pastLength);
+    for (const entry of entries) {
+      entry.state = "running";
+      entry.worker = worker;
+    }
+    const parents = pastLength > 0 ? entries.map((entry) => entry.parent as PrefixEntry) : undefined;
+    const store = { ids: Int32Array.from(entries, (entry) => entry.id), lengths: Int32Array.from(entries, (entry) => entry.tokens.length) };
     running++;
-    host.run(feeds).then(
+    host.run(feeds, runPrefixes(worker, parents, store)).then(
+      (result) => {
+        for (const entry of entries) {
+          entry.state = "ready";
+          // Its own cache holds the parent's positions too: the parent is no longer needed for it.
+          const parent = entry.parent;
+          entry.parent = undefined;
+          if (parent) cache?.release(parent);
+        }
+        const realTokens = lengths.reduce((sum, length) => sum + length, 0);
+        options.observer?.onBatch?.({ kind: "prefixes", rows: entries.length, realTokens, paddedTokens: entries.length * paddedLength, scoredTokens: 0, seconds: result.seconds, sequenceIds: [], paddedLength, pastLength });
+      },
+      (error: unknown) => {
+        onRunFailed(worker, host, error);
+        dropPrefixes(new Set(entries));
+      },
+    ).finally(() => {
+      running--;
+      pump();
+    });
+  }
+
+  function dispatch(worker: number, host: SessionHost, items: Queued[]): void {
+    const requests = items.map((item) => item.request);
+    const pastLength = pastLengthOf(items[0].prefix);
+    const lengths = requests.map((r) => r.tokenIds.length - pastLength);
+    const paddedLength = paddedLengthOf(lengths);
+    const batch = { items: lengths.map((length, index) => ({ index, length, scoredCount: items[index].positions.length })), paddedLength };
+    const feeds = buildBatchFeeds(requests, batch, pastLength);
+    const pasts = pastLength > 0 ? items.map((item) => item.prefix as PrefixEntry) : undefined;
+    running++;
+    host.run(feeds, runPrefixes(worker, pasts)).then(
       (result) => {
         const scores = scoreBatch(requests, feeds, result.tokenLogprobs);
         feeds.rows.forEach((row, i) => items[row.requestIndex].resolve(scores[i]));
-        const realTokens = requests.reduce((sum, r) => sum + r.tokenIds.length, 0);
+        const realTokens = lengths.reduce((sum, length) => sum + length, 0);
         options.observer?.onBatch?.({
+          kind: "sequences",
           rows: requests.length,
           realTokens,
           paddedTokens: requests.length * paddedLength,
@@ -167,14 +363,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           seconds: result.seconds,
           sequenceIds: requests.map((r) => r.id),
           paddedLength,
+          pastLength,
         });
       },
       (error: unknown) => {
-        const failure = EngineError.from(error);
-        options.observer?.onError?.(failure);
+        const failure = onRunFailed(worker, host, error);
         for (const item of items) item.reject(failure);
       },
     ).finally(() => {
+      items.forEach(forget);
       running--;
       pump();
     });
@@ -193,7 +390,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (signal?.aborted) throw new EngineError("cancelled", `sequence "${request.id}" was cancelled before it was queued`, { sequenceId: request.id });
       let settle!: Pick<Queued, "resolve" | "reject">;
       const result = new Promise<SequenceScore>((resolve, reject) => (settle = { resolve, reject }));
-      const item: Queued = { request, positions, ...(signal === undefined ? {} : { signal }), ...settle };
+      const item: Queued = { request, positions, planned: false, ...(signal === undefined ? {} : { signal }), ...settle };
       // Handled here so a cancelled ticket nobody awaits is not an unhandled rejection; the caller's
       // own await still sees the rejection.
       result.catch(() => undefined);

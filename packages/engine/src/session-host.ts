@@ -1,7 +1,10 @@
 import { Worker } from "node:worker_threads";
 import type { BatchFeeds } from "./batch-tensors.js";
 import { EngineError } from "./engine-error.js";
-import type { SessionInit, WorkerReply, WorkerRequest } from "./session-protocol.js";
+import type { RunRequest, SessionInit, WorkerReply, WorkerRequest } from "./session-protocol.js";
+
+/** What a run does with the worker's store of prefixes (see `RunRequest`). */
+export type RunPrefixes = Pick<RunRequest, "pastIds" | "store" | "evict">;
 
 /** The result of one model run. */
 export interface RunResult {
@@ -17,15 +20,17 @@ export interface RunResult {
  */
 export class SessionHost {
   readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
   private readonly worker: Worker;
   private pending?: { runId: number; resolve: (result: RunResult) => void; reject: (error: EngineError) => void };
   private nextRunId = 1;
   private failure?: EngineError;
   private closing?: Promise<void>;
 
-  private constructor(worker: Worker, inputNames: readonly string[]) {
+  private constructor(worker: Worker, names: { readonly inputNames: readonly string[]; readonly outputNames: readonly string[] }) {
     this.worker = worker;
-    this.inputNames = inputNames;
+    this.inputNames = names.inputNames;
+    this.outputNames = names.outputNames;
     worker.on("message", (reply: WorkerReply) => this.onReply(reply));
     worker.on("error", (error) => this.fail(new EngineError("model-failed", `session worker crashed: ${error.message}`, { cause: error })));
     worker.on("exit", (code) => {
@@ -40,10 +45,10 @@ export class SessionHost {
    */
   static async start(init: SessionInit): Promise<SessionHost> {
     const worker = spawnWorker(init);
-    const inputNames = await new Promise<readonly string[]>((resolve, reject) => {
+    const names = await new Promise<{ inputNames: readonly string[]; outputNames: readonly string[] }>((resolve, reject) => {
       const onMessage = (reply: WorkerReply) => {
         worker.off("error", onError);
-        if (reply.type === "ready") resolve(reply.inputNames);
+        if (reply.type === "ready") resolve(reply);
         else if (reply.type === "init-error") reject(new EngineError("model-failed", `ONNX Runtime could not load the model: ${reply.message}`));
         else reject(new EngineError("internal", `unexpected first message from session worker: ${reply.type}`));
       };
@@ -54,7 +59,7 @@ export class SessionHost {
       await worker.terminate();
       throw error;
     });
-    return new SessionHost(worker, inputNames);
+    return new SessionHost(worker, names);
   }
 
   get busy(): boolean {
@@ -66,7 +71,7 @@ export class SessionHost {
   }
 
   /** Runs one batch. The feeds are copied to the worker (kilobytes; the caller keeps using them). */
-  run(feeds: BatchFeeds): Promise<RunResult> {
+  run(feeds: BatchFeeds, prefixes: RunPrefixes = { evict: [] }): Promise<RunResult> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.pending) return Promise.reject(new EngineError("internal", "session is already running a batch"));
     const runId = this.nextRunId++;
@@ -80,6 +85,8 @@ export class SessionHost {
       labels: feeds.labels,
       batchSize: feeds.batchSize,
       paddedLength: feeds.paddedLength,
+      pastLength: feeds.pastLength,
+      ...prefixes,
     };
     return new Promise<RunResult>((resolve, reject) => {
       this.pending = { runId, resolve, reject };

@@ -25,12 +25,20 @@ export interface RunRequest {
   readonly labels: BigInt64Array;
   readonly batchSize: number;
   readonly paddedLength: number;
+  /** Tokens of past every row has (0: none). */
+  readonly pastLength: number;
+  /** Per row, the id of the stored prefix that is its past; present when `pastLength > 0`. */
+  readonly pastIds?: Int32Array;
+  /** Per row, the id under which to store the row's keys and values (a prefix run), with its real length. */
+  readonly store?: { readonly ids: Int32Array; readonly lengths: Int32Array };
+  /** Stored prefixes to free before the run. */
+  readonly evict: readonly number[];
 }
 
 export type WorkerRequest = RunRequest | { readonly type: "close" };
 
 export type WorkerReply =
-  | { readonly type: "ready"; readonly inputNames: readonly string[] }
+  | { readonly type: "ready"; readonly inputNames: readonly string[]; readonly outputNames: readonly string[] }
   | { readonly type: "init-error"; readonly message: string }
   | { readonly type: "result"; readonly runId: number; readonly tokenLogprobs: Float32Array; readonly seconds: number }
   | { readonly type: "run-error"; readonly runId: number; readonly message: string }
