@@ -240,7 +240,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const pastLength = pastLengthOf(ready[0].parent);
     const group = ready.filter((entry) => pastLengthOf(entry.parent) === pastLength);
     const items = group.map((entry, index) => ({ index, length: entry.tokens.length - pastLength, scoredCount: 0 }));
-    return oldestBatch(items).map((index) => group[index]);
+    return oldestBatch(items, true).map((index) => group[index]);
   }
 
   function takeBatch(worker: number): Queued[] {
@@ -252,7 +252,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const pastLength = pastLengthOf(ready[0].prefix);
       const group = ready.filter((item) => pastLengthOf(item.prefix) === pastLength);
       const items = group.map((item, index) => ({ index, length: item.request.tokenIds.length - pastLength, scoredCount: item.positions.length }));
-      taken = oldestBatch(items).map((index) => group[index]);
+      taken = oldestBatch(items, pastLength > 0).map((index) => group[index]);
     } else {
       taken = queue.slice(0, batching.fixedBatchSize);
     }
@@ -261,15 +261,24 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   }
 
   /** Indices of the planned batch that holds item 0 (the oldest), so none starves. */
-  function oldestBatch(items: readonly BatchItem[]): number[] {
-    const batches = planBatches(items, options.limits);
+  function oldestBatch(items: readonly BatchItem[], exact: boolean): number[] {
+    const batches = planBatches(items, bucketed(exact));
     const chosen = batches.find((b) => b.items.some((item) => item.index === 0)) ?? batches[0];
     return chosen.items.map((item) => item.index);
   }
 
-  function paddedLengthOf(lengths: readonly number[]): number {
+  /**
+   * The length bucket exists so ONNX Runtime sees few shapes; a run with a past, or one that computes
+   * prefixes, has a shape of its own anyway (its past length, its prefixes' lengths), so those are
+   * padded only to their longest row. Measured on the whole-job benchmark: 4% less time.
+   */
+  function bucketed(exact: boolean): BatchLimits {
+    return exact ? { ...options.limits, lengthBucket: (length) => length } : options.limits;
+  }
+
+  function paddedLengthOf(lengths: readonly number[], exact: boolean): number {
     const longest = Math.max(...lengths);
-    return options.limits.lengthBucket?.(longest) ?? longest;
+    return bucketed(exact).lengthBucket?.(longest) ?? longest;
   }
 
   /** Releases what a sequence held in the prefix cache. */
@@ -309,7 +318,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const pastLength = pastLengthOf(entries[0].parent);
     const requests = entries.map((entry) => ({ id: `prefix ${entry.id}`, tokenIds: entry.tokens, spans: [] }));
     const lengths = entries.map((entry) => entry.tokens.length - pastLength);
-    const paddedLength = paddedLengthOf(lengths);
+    const paddedLength = paddedLengthOf(lengths, true);
     const feeds = buildBatchFeeds(requests, { items: lengths.map((length, index) => ({ index, length, scoredCount: 0 })), paddedLength }, pastLength);
     for (const entry of entries) {
       entry.state = "running";
@@ -344,7 +353,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const requests = items.map((item) => item.request);
     const pastLength = pastLengthOf(items[0].prefix);
     const lengths = requests.map((r) => r.tokenIds.length - pastLength);
-    const paddedLength = paddedLengthOf(lengths);
+    const paddedLength = paddedLengthOf(lengths, pastLength > 0);
     const batch = { items: lengths.map((length, index) => ({ index, length, scoredCount: items[index].positions.length })), paddedLength };
     const feeds = buildBatchFeeds(requests, batch, pastLength);
     const pasts = pastLength > 0 ? items.map((item) => item.prefix as PrefixEntry) : undefined;
