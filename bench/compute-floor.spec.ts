@@ -25,8 +25,9 @@ describe("the compute floor's work", () => {
       sequences: 2,
       bodyPositions: 3 + 4,
       scoredPositions: 3 + 2,
-      // Prefixes [1], [1 2], [1 2 3], [1 2 5], [1 2 5 6].
+      // Prefixes [1], [1 2], [1 2 3], [1 2 5], [1 2 5 6], at depths 1, 2, 3, 3, 4 (keys read).
       distinctPrefixPositions: 5,
+      distinctPrefixBodyFlops: 5 * perPosition + 2 * 4 * 4 * (1 + 2 + 3 + 3 + 4),
       bodyFlops: 7 * perPosition + attention,
       headFlops: 5 * 2 * 4 * 10,
     });

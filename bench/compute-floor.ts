@@ -3,13 +3,16 @@
  * avoid — the transformer body over the positions each distinct sequence needs (every position up to
  * the last scored one; the last token's own hidden state predicts nothing) and the LM head over the
  * scored positions only. Counted from the sequences sftscore actually sent (after its sharing and
- * dedup), and timed alone in the same process on sftscore's own batches: the body graph with
- * hidden-state output, then the head graph (LM head → log-softmax → label) on the scored rows.
+ * dedup), and timed alone in the same process, each sequence from its first token, batched by the
+ * engine's own planner under the engine's limits: the body graph with hidden-state output, then the
+ * head graph (LM head → log-softmax → label) on the scored rows.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { planBatches, type BatchLimits } from "@sftscore/engine";
 import type { SequenceRequest } from "@sftscore/metrics";
 import ort from "onnxruntime-node";
+import { emptyPastFeeds } from "./empty-past.js";
 import { deriveFloorGraphs, HEAD_HIDDEN_INPUT, HEAD_LABELS_INPUT, HEAD_OUTPUT, type DerivedGraph } from "./floor-graphs.js";
 
 /** The dimensions of a Llama-style model that decide its floating-point work. */
@@ -49,11 +52,14 @@ export interface FloorWork {
   /** Positions whose log-probability is needed: the LM head's rows. */
   readonly scoredPositions: number;
   /**
-   * Body positions with a distinct prefix: what the body would run if equal prefixes (the template's
-   * preamble, a partner's prompt shared by its one-shot sequences) were computed once. Not part of
-   * the floor, which scores each sequence from scratch; it shows what prefix caching could save.
+   * Body positions with a distinct prefix: what the body would run if every equal prefix (the
+   * template's preamble, a one-shot example repeated for each partner) were computed once — a floor
+   * below the one timed, which scores each sequence from scratch. sftscore's prefix sharing goes
+   * part of the way (it shares only before a sequence's first scored position).
    */
   readonly distinctPrefixPositions: number;
+  /** {@link bodyFlops} over the distinct prefixes only. */
+  readonly distinctPrefixBodyFlops: number;
   /** Multiply-adds × 2 of the body: projections and MLP per position, attention over each position's context. */
   readonly bodyFlops: number;
   /** Multiply-adds × 2 of the LM head over the scored positions. */
@@ -75,11 +81,13 @@ export function countFloorWork(requests: readonly SequenceRequest[], shape: Mode
     // Position t attends to t + 1 keys: QKᵀ and the weighted sum of V, each 2·hidden FLOPs per key.
     attentionFlops += layers * 4 * h * ((needed * (needed + 1)) / 2);
   }
+  const distinct = countDistinctPrefixes(requests);
   return {
     sequences: requests.length,
     bodyPositions,
     scoredPositions,
-    distinctPrefixPositions: countDistinctPrefixes(requests),
+    distinctPrefixPositions: distinct.nodes,
+    distinctPrefixBodyFlops: distinct.nodes * perPosition + layers * 4 * h * distinct.keys,
     bodyFlops: bodyPositions * perPosition + attentionFlops,
     headFlops: scoredPositions * 2 * h * vocabSize,
   };
@@ -92,11 +100,12 @@ export function scoredPositionsOf(request: SequenceRequest): number[] {
   return [...marked.keys()].filter((i) => marked[i] === 1);
 }
 
-/** Nodes of the token trie over the body positions of every sequence. */
-function countDistinctPrefixes(requests: readonly SequenceRequest[]): number {
+/** Nodes of the token trie over the body positions of every sequence, and the keys they attend to (a node at depth d: d). */
+function countDistinctPrefixes(requests: readonly SequenceRequest[]): { nodes: number; keys: number } {
   type Node = Map<number, Node>;
   const root: Node = new Map();
   let nodes = 0;
+  let keys = 0;
   for (const request of requests) {
     const positions = scoredPositionsOf(request);
     const needed = positions.length === 0 ? 0 : positions[positions.length - 1];
@@ -107,21 +116,19 @@ function countDistinctPrefixes(requests: readonly SequenceRequest[]): number {
         next = new Map();
         node.set(request.tokenIds[i], next);
         nodes++;
+        keys += i + 1;
       }
       node = next;
     }
   }
-  return nodes;
+  return { nodes, keys };
 }
 
-/** One model run of the measured job: its sequences in row order and its padded length. */
-export interface RunBatch {
-  readonly sequenceIds: readonly string[];
-  readonly paddedLength: number;
-}
-
-/** The floor's time on the job's batches. */
+/** The floor's time on the job's sequences. */
 export interface FloorTiming {
+  /** Its runs, and their padded tokens (rows × padded length). */
+  readonly batches: number;
+  readonly paddedTokens: number;
   /** Wall time of all batches: body runs, the gather of scored rows in JavaScript, head runs. */
   readonly seconds: number;
   readonly bodySeconds: number;
@@ -131,12 +138,18 @@ export interface FloorTiming {
 }
 
 /**
- * Runs the floor over `batches` (the engine's own runs of the job, replayed with the same rows and
- * padded lengths) in this process, with `threads` intra-op threads, and times it. One cold pass,
- * as the job itself ran: every shape is new to the fresh sessions.
+ * Runs the floor over `requests`, each from its first token, in batches the engine's planner makes
+ * under `limits` (the engine's own), in this process with `threads` intra-op threads, and times it.
+ * One cold pass, as the job itself ran: every shape is new to the fresh sessions.
  */
-export async function timeFloor(modelDir: string, batches: readonly RunBatch[], requests: ReadonlyMap<string, SequenceRequest>, threads: number): Promise<FloorTiming> {
+export async function timeFloor(modelDir: string, requests: readonly SequenceRequest[], limits: BatchLimits, threads: number): Promise<FloorTiming> {
   const graphs = await deriveFloorGraphs(modelDir);
+  const shape = await readModelShape(modelDir);
+  const scoredCounts = requests.map((request) => scoredPositionsOf(request).length);
+  const batches = planBatches(
+    requests.map((request, index) => ({ index, length: request.tokenIds.length, scoredCount: scoredCounts[index] })),
+    limits,
+  );
   // Two sessions mean two intra-op thread pools on the same cores; a pool spin-waits after its run
   // and measured here took a core from the other session. The engine's single session pays nothing
   // of the kind, so the floor's pools sleep instead of spinning.
@@ -154,15 +167,13 @@ export async function timeFloor(modelDir: string, batches: readonly RunBatch[], 
   let bodySeconds = 0;
   let headSeconds = 0;
   let sumLogprob = 0;
+  let paddedTokens = 0;
   try {
     const started = performance.now();
     for (const batch of batches) {
-      const rows = batch.sequenceIds.map((id) => {
-        const request = requests.get(id);
-        if (request === undefined) throw new Error(`the job ran sequence "${id}", which was not recorded`);
-        return request;
-      });
-      const feeds = bodyFeeds(rows, batch.paddedLength);
+      const rows = batch.items.map((item) => requests[item.index]);
+      paddedTokens += rows.length * batch.paddedLength;
+      const feeds = { ...bodyFeeds(rows, batch.paddedLength), ...emptyPastFeeds(body, rows.length, shape) };
       let time = performance.now();
       const output = await body.run(Object.fromEntries(body.inputNames.map((name) => [name, feeds[name]])), [graphs.hiddenStatesName]);
       const hidden = output[graphs.hiddenStatesName].data as Float32Array;
@@ -189,7 +200,7 @@ export async function timeFloor(modelDir: string, batches: readonly RunBatch[], 
       headSeconds += (performance.now() - time) / 1000;
       sumLogprob += spanSums(rows, scored, logprobs);
     }
-    return { seconds: (performance.now() - started) / 1000, bodySeconds, headSeconds, sumLogprob };
+    return { seconds: (performance.now() - started) / 1000, bodySeconds, headSeconds, sumLogprob, batches: batches.length, paddedTokens };
   } finally {
     await Promise.all([body.release(), head.release()]);
   }

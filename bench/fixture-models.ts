@@ -19,6 +19,8 @@ export interface CachedModel {
   readonly dir: string;
   readonly preset: FixturePreset;
   readonly seed: number;
+  /** Exported with a KV cache (`past_key_values.*` inputs, `present.*` outputs), as optimum's with-past exports are. */
+  readonly withPast: boolean;
   /** True when this call built it; false when a cached build was reused. */
   readonly built: boolean;
   /** Build time in seconds (0 when reused). */
@@ -26,28 +28,30 @@ export interface CachedModel {
 }
 
 /**
- * Returns `<cacheDir>/<preset>-seed<seed>`, building it when it is missing or was built by a
- * different version of the fixture builder. The folder and its marker are the ones the engine
- * benchmark (packages/engine/bench/bench-model.ts) writes, so both reuse one build. A build goes to
- * a temporary folder that is renamed into place, so an interrupted build never looks finished.
+ * Returns `<cacheDir>/<preset>-seed<seed>` (`<preset>-past-seed<seed>` with a KV cache), building it
+ * when it is missing or was built by a different version of the fixture builder. The folder and its
+ * marker are the ones the engine benchmark (packages/engine/bench/bench-model.ts) writes, so both
+ * reuse one build. A build goes to a temporary folder that is renamed into place, so an interrupted
+ * build never looks finished.
  */
-export async function ensureFixtureModel(cacheDir: string, preset: FixturePreset, seed = 0): Promise<CachedModel> {
-  const dir = path.join(cacheDir, `${preset}-seed${seed}`);
-  const marker = JSON.stringify({ preset, seed, builder: await fixtureBuilderHash() });
+export async function ensureFixtureModel(cacheDir: string, preset: FixturePreset, seed = 0, variant: { readonly withPast?: boolean } = {}): Promise<CachedModel> {
+  const withPast = variant.withPast === true;
+  const dir = path.join(cacheDir, `${preset}${withPast ? "-past" : ""}-seed${seed}`);
+  const marker = JSON.stringify({ preset, seed, builder: await fixtureBuilderHash(), ...(withPast ? { withPast } : {}) });
   const existing = await readFile(path.join(dir, MARKER_FILE), "utf8").catch(() => undefined);
-  if (existing === marker) return { dir, preset, seed, built: false, buildSeconds: 0 };
+  if (existing === marker) return { dir, preset, seed, withPast, built: false, buildSeconds: 0 };
 
   const started = performance.now();
   const temp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
-    await buildFixtureModel({ preset, seed, out: temp });
+    await buildFixtureModel({ preset, seed, out: temp, withPast });
     await writeFile(path.join(temp, MARKER_FILE), marker);
     await rm(dir, { recursive: true, force: true });
     await rename(temp, dir);
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
-  return { dir, preset, seed, built: true, buildSeconds: (performance.now() - started) / 1000 };
+  return { dir, preset, seed, withPast, built: true, buildSeconds: (performance.now() - started) / 1000 };
 }
 
 /** SHA-256 of the fixture builder's non-test sources: a changed builder may write a different model. */

@@ -13,6 +13,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import ort from "onnxruntime-node";
 import { Tokenizer } from "tokenizers";
+import { readModelShape } from "./compute-floor.js";
+import { emptyPastFeeds } from "./empty-past.js";
 
 /** The seed's `PROMPT_DICT`, verbatim. */
 export const SEED_PROMPT_DICT = {
@@ -284,6 +286,7 @@ const LIST_ORDER = ["prompt", "response", "output", "reverse", "instruction", "z
 export async function runSeedWay(options: SeedWayOptions): Promise<SeedWayRun> {
   const batchSize = options.batchSize ?? 5;
   const config = JSON.parse(await readFile(path.join(options.modelDir, "config.json"), "utf8")) as { pad_token_id?: number };
+  const cacheShape = await readModelShape(options.modelDir);
   const loadStarted = performance.now();
   const session = await ort.InferenceSession.create(path.join(options.modelDir, "model.onnx"), {
     executionProviders: ["cpu"],
@@ -312,6 +315,8 @@ export async function runSeedWay(options: SeedWayOptions): Promise<SeedWayRun> {
           input_ids: new ort.Tensor("int64", batch.inputIds, dims),
           attention_mask: new ort.Tensor("int64", batch.attentionMask, dims),
           position_ids: new ort.Tensor("int64", batch.positionIds, dims),
+          // A with-past export takes an empty cache, as the seed's model call does with use_cache off.
+          ...emptyPastFeeds(session, batch.rows, cacheShape),
         };
         let time = performance.now();
         const logits = (await session.run(Object.fromEntries(session.inputNames.map((name) => [name, all[name]])), ["logits"])).logits;

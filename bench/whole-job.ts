@@ -6,11 +6,11 @@
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { createEngine, type EngineOptions, type EngineStats, type FixturePreset } from "@sftscore/engine";
+import { createEngine, DEFAULT_MAX_BATCH_SIZE, defaultLengthBucket, type BatchLimits, type EngineOptions, type EngineStats, type FixturePreset } from "@sftscore/engine";
 import { assertSample, scoreSamples, type MetricRow, type Sample, type ScoreOptions, type Scorer, type SequenceRequest, type SequenceScore } from "@sftscore/metrics";
 import type { BenchContext, BenchSection, SectionResult, TargetOutcome } from "./bench-section.js";
 import { startContentionMeter } from "./cpu-contention.js";
-import { countFloorWork, readModelShape, timeFloor, type FloorTiming, type FloorWork, type ModelShape, type RunBatch } from "./compute-floor.js";
+import { countFloorWork, readModelShape, timeFloor, type FloorTiming, type FloorWork, type ModelShape } from "./compute-floor.js";
 import { ensureFixtureModel } from "./fixture-models.js";
 import { describeMachine, machineInfo } from "./machine-info.js";
 import { runSeedWay, type SeedMetrics, type SeedWayRun } from "./seed-way.js";
@@ -54,6 +54,7 @@ export interface Ablation {
 
 /** Each optimisation turned off in turn. */
 export const ABLATIONS: readonly Ablation[] = [
+  { name: "prefix sharing off", engine: { prefixCacheBytes: 0 } },
   { name: "shared passes off", sharing: { sharedPasses: false } },
   { name: "dedup off", sharing: { dedup: false } },
   { name: "loss head off (forceFullLogits)", engine: { forceFullLogits: true } },
@@ -73,7 +74,8 @@ export interface SftscoreRun {
   /** Share of all cores other processes used meanwhile (see `startContentionMeter`). */
   readonly otherCpuShare: number;
   readonly stats: EngineStats;
-  readonly batches: readonly RunBatch[];
+  /** The engine's batch limits (the floor plans its runs with them). */
+  readonly limits: BatchLimits;
   /** The sequences sent, by id. */
   readonly requests: ReadonlyMap<string, SequenceRequest>;
   /** Σ of every returned span score. */
@@ -133,7 +135,9 @@ export const wholeJobSection: BenchSection = createWholeJobSection();
 async function runWholeJob(context: BenchContext, settings: Required<WholeJobOptions>): Promise<SectionResult> {
   const startedAt = new Date();
   const loadAverage = os.loadavg()[0];
-  const model = await ensureFixtureModel(context.modelCacheDir, settings.preset);
+  // With a KV cache, as optimum's with-past exports: sftscore computes shared prefixes once on it; the
+  // seed way and the floor feed it an empty cache.
+  const model = await ensureFixtureModel(context.modelCacheDir, settings.preset, 0, { withPast: true });
   context.log(model.built ? `built ${model.dir} in ${model.buildSeconds.toFixed(1)} s` : `reusing ${model.dir}`);
   const shape = await readModelShape(model.dir);
   const samples = await readSamples(settings.data, settings.samples);
@@ -163,7 +167,7 @@ async function runWholeJob(context: BenchContext, settings: Required<WholeJobOpt
   context.log(`seed way: ${seed.seconds.toFixed(1)} s; the compute floor …`);
   const floorWork = countFloorWork([...sftscore.requests.values()], shape);
   contention = startContentionMeter();
-  const floor = await timeFloor(model.dir, sftscore.batches, sftscore.requests, THREADS);
+  const floor = await timeFloor(model.dir, [...sftscore.requests.values()], sftscore.limits, THREADS);
   const floorOtherCpuShare = contention();
   notePeakRss("the compute floor");
 
@@ -245,15 +249,8 @@ export async function readSamples(file: string, count: number): Promise<Sample[]
  * seed 0), with a fresh engine whose load is timed apart, recording the sequences sent and the batches run.
  */
 async function runSftscore(modelDir: string, cacheDir: string, samples: readonly Sample[], variant: Ablation): Promise<SftscoreRun> {
-  const batches: RunBatch[] = [];
   const loadStarted = performance.now();
-  const engine = await createEngine({
-    model: modelDir,
-    threads: THREADS,
-    cacheDir,
-    onBatch: (batch) => batches.push({ sequenceIds: batch.sequenceIds, paddedLength: batch.paddedLength }),
-    ...variant.engine,
-  });
+  const engine = await createEngine({ model: modelDir, threads: THREADS, cacheDir, ...variant.engine });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   try {
     const requests = new Map<string, SequenceRequest>();
@@ -266,8 +263,15 @@ async function runSftscore(modelDir: string, cacheDir: string, samples: readonly
     for await (const row of scoreSamples(samples, scorer, options)) rows.push(row);
     const seconds = (performance.now() - started) / 1000;
     const otherCpuShare = contention();
-    const { maxLength } = await engine.info();
-    return { name: variant.name, samples: samples.length, maxLength, rows, loadSeconds, seconds, otherCpuShare, stats: engine.stats(), batches, requests, sumLogprob };
+    const info = await engine.info();
+    const limits: BatchLimits = {
+      maxBatchTokens: info.maxBatchTokens,
+      maxBatchSize: variant.engine?.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
+      maxScoredTokens: info.maxScoredTokens,
+      maxAttentionCells: info.maxAttentionCells,
+      lengthBucket: (length) => Math.min(defaultLengthBucket(length), info.maxLength),
+    };
+    return { name: variant.name, samples: samples.length, maxLength: info.maxLength, rows, loadSeconds, seconds, otherCpuShare, stats: engine.stats(), limits, requests, sumLogprob };
   } finally {
     await engine.close();
   }

@@ -14,8 +14,10 @@ export type { FixtureTokenizer, FixtureTokenizerOptions } from "./fixture/tokeni
 export { referenceLogSoftmax, referenceTokenLogprobs } from "./fixture/reference-forward.js";
 export type { ReferenceOptions } from "./fixture/reference-forward.js";
 export { readLlamaModel } from "./fixture/fixture-model-reader.js";
-export { createEngine } from "./engine.js";
-export type { Engine, EngineInfo, EngineOptions, EngineStats } from "./engine.js";
+export { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, defaultLengthBucket, planBatches } from "./batcher.js";
+export type { BatchItem, BatchLimits, PlannedBatch } from "./batcher.js";
+export { createEngine, DEFAULT_PREFIX_CACHE_BYTES } from "./engine.js";
+export type { Engine, EngineBatch, EngineInfo, EngineOptions, EngineStats } from "./engine.js";
 export { EngineError, isRetryable } from "./engine-error.js";
 export type { EngineErrorCode } from "./engine-error.js";
 export type { Ticket } from "./scheduler.js";
