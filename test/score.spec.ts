@@ -123,6 +123,15 @@ describe("sftscore score on the built-in example", () => {
     }
   });
 
+  it("gives an identical file with prefix sharing off (--prefix-cache-mb 0), and rejects a negative size", async () => {
+    const whole = path.join(dir, "whole.jsonl");
+    expect((await score([example, "--model", "demo", "--out", whole, "--task-field", "task", "--prefix-cache-mb", "0"])).code).toBe(0);
+    expect(await readFile(whole, "utf8")).toBe(await readFile(out, "utf8"));
+    const bad = await score([example, "--model", "demo", "--out", path.join(dir, "bad.jsonl"), "--prefix-cache-mb", "-1"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--prefix-cache-mb must be a non-negative integer, got -1/);
+  });
+
   it("writes CSV by extension", async () => {
     const csv = path.join(dir, "results.csv");
     expect((await score([example, "--model", "demo", "--out", csv, "--metrics", "ifd"])).code).toBe(0);

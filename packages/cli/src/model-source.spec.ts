@@ -30,7 +30,7 @@ describe("resolveModel", () => {
     const stderr = sink();
     const cache = await tempDir();
     const model = await resolveModel("demo", { env: { SFTSCORE_CACHE: cache }, stderr: stderr.stream });
-    expect(model).toEqual({ path: path.join(cache, "models", "demo-tiny-seed0-v1"), kind: "demo" });
+    expect(model).toEqual({ path: path.join(cache, "models", "demo-tiny-seed0-v2"), kind: "demo" });
     expect(stderr.text()).toMatch(/random weights/);
   });
 

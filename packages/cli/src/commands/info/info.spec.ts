@@ -38,9 +38,9 @@ describe("sftscore info --model", () => {
     const report = JSON.parse(stdout.text()) as InfoReport;
     expect(report).toMatchObject({
       source: "model",
-      path: path.join(env.SFTSCORE_CACHE, "models", "demo-tiny-seed0-v1"),
+      path: path.join(env.SFTSCORE_CACHE, "models", "demo-tiny-seed0-v2"),
       engine: null,
-      modelId: "demo-tiny-seed0-v1",
+      modelId: "demo-tiny-seed0-v2",
       vocabSize: expect.any(Number),
       maxLength: expect.any(Number),
       dtype: "float32",

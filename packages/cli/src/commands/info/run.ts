@@ -3,6 +3,7 @@ import { createEngine, defaultModelCacheDir, type Engine } from "@sftscore/engin
 import { ExitCode, UsageError } from "../../exit-codes.js";
 import { resolveModel } from "../../model-source.js";
 import { engineSecurityOf } from "../../options/engine-client-options.js";
+import { prefixCacheOf } from "../../options/engine-options.js";
 import type { RunContext } from "../../run-context.js";
 import type { InfoCommandOptions } from "./command.js";
 import { engineInfoReport } from "./engine-model-info.js";
@@ -46,6 +47,7 @@ async function modelReport(options: InfoCommandOptions, context: RunContext): Pr
       cacheDir: defaultModelCacheDir(env),
       ...(model.modelId === undefined ? {} : { modelId: model.modelId }),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...prefixCacheOf(options),
     });
     const info = await engine.info();
     let throughput: ThroughputHint = { measured: false, note: "not measured (--no-throughput)" };

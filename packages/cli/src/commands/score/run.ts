@@ -14,6 +14,7 @@ import type { FieldMapping } from "../../data/sample.js";
 import { openRowWriter, type RowWriter } from "../../data/write-rows.js";
 import { ExitCode, exitCodeOf, UsageError } from "../../exit-codes.js";
 import { connectEngineClient } from "../../options/engine-client-options.js";
+import { prefixCacheOf } from "../../options/engine-options.js";
 import { fieldMappingOf } from "../../options/field-options.js";
 import { resolveModel } from "../../model-source.js";
 import { createProgress, formatDuration } from "../../progress.js";
@@ -66,6 +67,7 @@ export async function run(options: ScoreCommandOptions): Promise<number> {
         device: options.device,
         ...(options.threads === undefined ? {} : { threads: options.threads }),
         ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
+        ...prefixCacheOf(options),
       });
     }
     const scorer = meterTokens(engine ?? (client as EngineClient));

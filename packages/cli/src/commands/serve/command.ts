@@ -21,7 +21,7 @@ const builder = (y: Argv) =>
     })
     .option("workers", { type: "number", default: 1, describe: "Session worker threads, each with its own copy of the model" })
     .option("max-batch-tokens", { type: "number", describe: "Rows x padded length per model run (default: max(8192, model max length))" })
-    .option("max-scored-tokens", { type: "number", describe: "Scored positions per model run (default: keeps the loss head near 2 GB)" })
+    .option("max-scored-tokens", { type: "number", describe: "Scored positions per model run (default: keeps the loss head near 0.5 GB)" })
     .option("max-message-bytes", { type: "number", describe: "Largest ScoreRequest accepted, in bytes (default: 16 MiB)" })
     .option("max-sequences-per-message", { type: "number", describe: "Most sequences in one ScoreRequest (default: 1024)" })
     .option("max-tokens-per-sequence", { type: "number", describe: "Longest sequence accepted, in tokens (default and upper bound: the model's maximum length)" })

@@ -1,6 +1,7 @@
 import { createEngine, startServer, type EngineOptions, type RunningServer, type ServerOptions } from "@sftscore/engine";
 import { ExitCode, UsageError } from "../../exit-codes.js";
 import { resolveModel } from "../../model-source.js";
+import { prefixCacheOf } from "../../options/engine-options.js";
 import type { RunContext } from "../../run-context.js";
 import type { ServeCommandOptions } from "./command.js";
 import { exposureWarning, securitySummary, serverSecurityOf } from "./server-security.js";
@@ -32,6 +33,7 @@ export async function run(options: ServeCommandOptions, context: Pick<RunContext
     ...(options.threads === undefined ? {} : { threads: integerOption("threads", options.threads, 1) }),
     ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: integerOption("max-batch-tokens", options.maxBatchTokens, 1) }),
     ...(options.maxScoredTokens === undefined ? {} : { maxScoredTokens: integerOption("max-scored-tokens", options.maxScoredTokens, 1) }),
+    ...prefixCacheOf(options),
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
   };
   const engine = await createEngine(engineOptions);
