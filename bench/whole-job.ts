@@ -39,8 +39,8 @@ export interface WholeJobOptions {
    */
   readonly samples?: number;
   /**
-   * Samples the ablations score, the first ones; default 50 (at most {@link samples}), which keeps the
-   * section under 15 minutes on 2 cores. Each costs about 2.5 s (five sftscore runs).
+   * Samples the ablations score, the first ones; default 30 (at most {@link samples}), which keeps
+   * `npm run bench` under 30 minutes on 2 cores. Each costs about 2.6 s (six sftscore runs).
    */
   readonly ablationSamples?: number;
 }
@@ -119,7 +119,7 @@ export function createWholeJobSection(options: WholeJobOptions = {}): BenchSecti
     preset: options.preset ?? "bench-small",
     data: options.data ?? WHOLE_JOB_DATA,
     samples,
-    ablationSamples: options.ablationSamples ?? Math.min(40, samples),
+    ablationSamples: options.ablationSamples ?? Math.min(30, samples),
   };
   if (settings.ablationSamples > settings.samples) throw new Error(`ablationSamples (${settings.ablationSamples}) exceeds samples (${settings.samples})`);
   return {
@@ -129,7 +129,7 @@ export function createWholeJobSection(options: WholeJobOptions = {}): BenchSecti
   };
 }
 
-/** `npm run bench`'s whole-job section: 200 samples, the ablations on the first 40. */
+/** `npm run bench`'s whole-job section: 200 samples, the ablations on the first 30. */
 export const wholeJobSection: BenchSection = createWholeJobSection();
 
 async function runWholeJob(context: BenchContext, settings: Required<WholeJobOptions>): Promise<SectionResult> {

@@ -20,6 +20,8 @@ const PROBE_SHAPES: readonly { rows: number; length: number }[] = [
 ];
 /** Runs at each probe shape after the first. */
 const PROBE_REPEATS = 2;
+/** Scored positions per probe row: 4 rows of them stay within the default 441 rows of the loss head at vocabulary 151,936. */
+const PROBE_SCORED = 100;
 
 export async function runEngineContender(job: ContenderJob, baselineRssBytes: number): Promise<ContenderResult> {
   const options: EngineOptions = {
@@ -85,7 +87,8 @@ async function enginePass(engine: Engine, requests: readonly SequenceRequest[]):
 
 /**
  * For each probe shape, sends one batch of `rows` identical-length sequences (real tokens from the
- * workload, the second half scored) 1 + {@link PROBE_REPEATS} times, and records `session.run` time.
+ * workload, the last {@link PROBE_SCORED} positions scored, so that every probe fits the loss head's
+ * rows per run) 1 + {@link PROBE_REPEATS} times, and records `session.run` time.
  * The engine's shape counter confirms that the first run was at a new shape and the later ones not.
  */
 async function probeShapes(engine: Engine, workload: readonly SequenceRequest[]): Promise<ShapeProbeResult[]> {
@@ -98,7 +101,7 @@ async function probeShapes(engine: Engine, workload: readonly SequenceRequest[])
       const requests = Array.from({ length: rows }, (_, row) => ({
         id: `probe-${rows}x${length}-${run}-${row}`,
         tokenIds: Uint32Array.from(tokens.slice(row * 7, row * 7 + length)),
-        spans: [{ start: Math.floor(length / 2), end: length }],
+        spans: [{ start: length - PROBE_SCORED, end: length }],
       }));
       const before = engine.stats();
       for await (const _score of engine.score(stream(requests))) {
