@@ -2,9 +2,8 @@
  * Empty KV-cache feeds for a with-past export, so that a plain forward pass (no cache) runs on the
  * same model file sftscore uses: `past_key_values.*` as `[rows, kv_heads, 0, head_dim]`.
  */
+import { PAST_INPUT } from "@sftscore/engine";
 import ort from "onnxruntime-node";
-
-const PAST_INPUT = /^past_key_values\.\d+\.(key|value)$/;
 
 /** The cache's shape, from the model's config.json. */
 export interface CacheShape {

@@ -332,15 +332,14 @@ function prefixSharingOf(
 ): PrefixSharing | undefined {
   const pasts = host.inputNames.filter((name) => PAST_INPUT.test(name));
   const presents = new Set(host.outputNames.filter((name) => PRESENT_OUTPUT.test(name)));
+  const { kvHeads, headDim } = directory;
   const capable =
     pasts.length > 0 &&
     pasts.every((name) => presents.has(presentNameOf(name))) &&
     host.inputNames.includes("position_ids") &&
     host.inputNames.includes("attention_mask") &&
-    directory.kvHeads !== undefined &&
-    directory.headDim !== undefined &&
     (dtype === "float32" || dtype === "float16");
-  if (!capable || directory.kvHeads === undefined || directory.headDim === undefined) return undefined;
+  if (!capable || kvHeads === undefined || headDim === undefined) return undefined;
   const bytesPerValue = dtype === "float16" ? 2 : 4;
-  return { cacheBytes, bytesPerToken: pasts.length * directory.kvHeads * directory.headDim * bytesPerValue };
+  return { cacheBytes, bytesPerToken: pasts.length * kvHeads * headDim * bytesPerValue };
 }

@@ -17,6 +17,7 @@ export { readLlamaModel } from "./fixture/fixture-model-reader.js";
 export { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, defaultLengthBucket, planBatches } from "./batcher.js";
 export type { BatchItem, BatchLimits, PlannedBatch } from "./batcher.js";
 export { createEngine, DEFAULT_PREFIX_CACHE_BYTES } from "./engine.js";
+export { PAST_INPUT } from "./kv-cache-names.js";
 export type { Engine, EngineBatch, EngineInfo, EngineOptions, EngineStats } from "./engine.js";
 export { EngineError, isRetryable } from "./engine-error.js";
 export type { EngineErrorCode } from "./engine-error.js";

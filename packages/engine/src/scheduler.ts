@@ -195,6 +195,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
    * a bigger chunk finds little more to share.
    */
   function planFresh(): void {
+    // Without sharing nothing is planned: no pass over the queue on every pump.
+    if (!cache) return;
     const fresh = queue.filter((item) => !item.planned);
     for (let start = 0; start < fresh.length; start += PLAN_CHUNK) planChunk(fresh.slice(start, start + PLAN_CHUNK));
   }
