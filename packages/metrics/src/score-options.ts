@@ -57,8 +57,8 @@ export interface ScoreOptions {
   readonly windowsInFlight?: number;
   /**
    * Span scores of response sequences kept across windows, so a partner's zero-shot sequence scored
-   * in one window is not rescored in another; counted in sequences (one per sample, about 200 bytes
-   * each); default 131072 (about 26 MB, full after as many samples).
+   * in one window is not rescored in another; counted in sequences (one per sample, about 70 bytes
+   * each, in typed arrays reserved at the start); default 131072 (about 9 MB).
    */
   readonly scoreCacheEntries?: number;
   /**

@@ -1,5 +1,4 @@
 import { composeRow } from "./compose.js";
-import { createLruCache } from "./lru-cache.js";
 import type { MetricRow } from "./metric-row.js";
 import { MetricsError } from "./metrics-error.js";
 import { selectPartners } from "./partners.js";
@@ -8,7 +7,8 @@ import { assertSample, taskLabelOf, type Sample } from "./sample.js";
 import { resolveScoreSettings, type ScoreOptions, type ScoreSettings } from "./score-options.js";
 import type { Scorer } from "./scorer.js";
 import { taskIndexOfSamples, type TaskIndex } from "./task-index.js";
-import { scoreWindowPlan, type SpanScoreCache } from "./window-scoring.js";
+import { createSpanScoreCache, type SpanScoreCache } from "./span-score-cache.js";
+import { scoreWindowPlan } from "./window-scoring.js";
 
 /** Partner samples fetched at once through `sampleAt`. */
 const PARTNER_FETCH_CONCURRENCY = 16;
@@ -42,7 +42,7 @@ export async function* scoreSamples(
 ): AsyncGenerator<MetricRow, void, undefined> {
   const settings = await resolveScoreSettings(options, await scorer.info());
   const partnersOf = partnerSource(samples, options, settings);
-  const cache: SpanScoreCache = createLruCache<string, number[]>({ maxWeight: settings.scoreCacheEntries });
+  const cache = createSpanScoreCache(settings.scoreCacheEntries);
   // Aborted when the consumer stops early or an error ends the run, so windows in flight stop too.
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(options.signal?.reason);

@@ -1,35 +1,8 @@
-import type { LruCache } from "./lru-cache.js";
 import { MetricsError } from "./metrics-error.js";
 import type { WindowPlan } from "./plan.js";
-import type { Scorer, SequenceRequest, Span, SpanScore } from "./scorer.js";
-import type { PlannedSequence, SpanRef } from "./sequence-pool.js";
-
-/**
- * Span scores of sequences shared across windows, keyed by the sequence's key (the string the pool
- * already holds), one entry per sequence: `[start, end, sumLogprob, count]` per scored span, flat.
- * A number array and a shared key keep an entry near 200 bytes; an object per span under a key per
- * span took twice that, and the cache fills by one entry per sample for the whole run.
- */
-export type SpanScoreCache = LruCache<string, number[]>;
-
-const CACHED_SPAN_FIELDS = 4;
-
-function scoreIn(flat: readonly number[], span: Span): SpanScore | undefined {
-  for (let i = 0; i < flat.length; i += CACHED_SPAN_FIELDS) {
-    if (flat[i] === span.start && flat[i + 1] === span.end) return { sumLogprob: flat[i + 2], count: flat[i + 3] };
-  }
-  return undefined;
-}
-
-/** Adds the sequence's known span scores (`scores[i]` for `sequence.spans[i]`) to its cache entry. */
-function cacheScores(cache: SpanScoreCache, sequence: PlannedSequence, scores: readonly (SpanScore | undefined)[]): void {
-  const flat = [...(cache.get(sequence.key) ?? [])];
-  sequence.spans.forEach((span, i) => {
-    const score = scores[i];
-    if (score !== undefined && scoreIn(flat, span) === undefined) flat.push(span.start, span.end, score.sumLogprob, score.count);
-  });
-  cache.set(sequence.key, flat);
-}
+import type { Scorer, SequenceRequest, SpanScore } from "./scorer.js";
+import type { SpanRef } from "./sequence-pool.js";
+import type { SpanScoreCache } from "./span-score-cache.js";
 
 /** Options of {@link scoreWindowPlan}. */
 export interface WindowScoringOptions {
@@ -56,10 +29,9 @@ export interface WindowScoringOptions {
  */
 export async function scoreWindowPlan(plan: WindowPlan, scorer: Scorer, options: WindowScoringOptions): Promise<(ref: SpanRef) => SpanScore> {
   const { cache } = options;
-  const scores: (SpanScore | undefined)[][] = plan.sequences.map((sequence) => {
-    const flat = sequence.sharedAcrossWindows ? cache.get(sequence.key) : undefined;
-    return sequence.spans.map((span) => (flat === undefined ? undefined : scoreIn(flat, span)));
-  });
+  const scores: (SpanScore | undefined)[][] = plan.sequences.map((sequence) =>
+    sequence.sharedAcrossWindows ? cache.get(sequence.key, sequence.spans) : sequence.spans.map(() => undefined),
+  );
   const pending = new Map<string, { readonly sequence: number; readonly spans: readonly number[] }>();
   const requests: SequenceRequest[] = [];
   plan.sequences.forEach((sequence, i) => {
@@ -90,7 +62,7 @@ export async function scoreWindowPlan(plan: WindowPlan, scorer: Scorer, options:
           }
           scores[entry.sequence][s] = score;
         });
-        if (sequence.sharedAcrossWindows) cacheScores(cache, sequence, scores[entry.sequence]);
+        if (sequence.sharedAcrossWindows) cache.set(sequence.key, sequence.spans, scores[entry.sequence]);
       }
     } catch (error) {
       if (options.signal?.aborted) throw new MetricsError("cancelled", "scoring was cancelled", { cause: error });
