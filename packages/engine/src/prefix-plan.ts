@@ -91,7 +91,7 @@ interface PlanNode {
  *
  * @example
  * // Three sequences starting with the same 40 tokens: compute those once, then three suffixes.
- * const plan = planPrefixes(candidates, { minNewTokens: 16, newPrefixCostTokens: 32, maxNewLevels: 2 });
+ * const plan = planPrefixes(candidates, { minNewTokens: 8, newPrefixCostTokens: 16, maxNewLevels: 3 });
  */
 export function planPrefixes(candidates: readonly PrefixCandidate[], settings: PrefixPlanSettings): PrefixPlan {
   const root = compress(buildTrie(candidates));
