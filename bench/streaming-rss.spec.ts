@@ -7,18 +7,18 @@ const sample = (rows: number, rssMiB: number, peakMiB = rssMiB): RssSample => ({
 
 describe("streamingFigures", () => {
   it("reads RSS at each mark, the last sample's peak, and the growth from the flat-from mark to the end", () => {
-    const samples = [sample(0, 300), sample(2048, 500), sample(10_240, 600, 650), sample(20_480, 620, 700), sample(30_000, 630, 700)];
+    const samples = [sample(0, 300), sample(2048, 500), sample(10_240, 600, 650), sample(20_480, 620, 700), sample(28_672, 630, 700), sample(30_000, 400, 700)];
     const figures = streamingFigures({ samples }, [1_000, 10_000, 30_000], 10_000);
-    expect(figures.marks.map((mark) => mark.sample?.rows)).toEqual([2048, 10_240, 30_000]);
+    expect(figures.marks.map((mark) => mark.sample?.rows)).toEqual([2048, 10_240, 28_672]);
     expect(figures.peakBytes).toBe(700 * MiB);
     expect(figures.growth?.bytes).toBe(30 * MiB);
     expect(figures.growth?.fraction).toBeCloseTo(0.05, 10);
   });
 
-  it("falls back to the last sample for the end mark when the process exited before a sample saw every row", () => {
-    const samples = [sample(10_240, 600), sample(28_672, 610)];
+  it("takes the end mark from the last window being scored, not from a process already giving memory back", () => {
+    const samples = [sample(10_240, 600), sample(26_624, 608), sample(28_672, 610), sample(30_000, 350)];
     const figures = streamingFigures({ samples }, [10_000, 20_000, 30_000], 10_000);
-    expect(figures.marks.map((mark) => mark.sample?.rows)).toEqual([10_240, 28_672, 28_672]);
+    expect(figures.marks.map((mark) => mark.sample?.rows)).toEqual([10_240, 26_624, 28_672]);
     expect(figures.growth?.bytes).toBe(10 * MiB);
   });
 

@@ -86,13 +86,14 @@ export interface StreamingFigures {
 }
 
 /**
- * Reads the figures off a sampled run. The last mark falls back to the last sample when no sample
- * saw every row (the process wrote its last rows and exited between two samples).
+ * Reads the figures off a sampled run. The end mark is the last sample taken before the output held
+ * every row, while the last window was being scored: once it is written the process releases its
+ * sessions and exits, and a sample then would show memory already given back.
  */
 export function streamingFigures(run: Pick<SampledRun, "samples">, marks: readonly number[] = MARKS, flatFrom = FLAT_FROM_ROWS): StreamingFigures {
   const last = run.samples.at(-1);
   const end = marks.at(-1);
-  const atMarks = marks.map((rows) => ({ rows, sample: sampleAtRows(run.samples, rows) ?? (rows === end ? last : undefined) }));
+  const atMarks = marks.map((rows) => ({ rows, sample: rows === end ? run.samples.findLast((sample) => sample.rows < rows) : sampleAtRows(run.samples, rows) }));
   const from = atMarks.find((mark) => mark.rows === flatFrom)?.sample;
   const to = atMarks.at(-1)?.sample;
   const growth = from && to ? { bytes: to.rssBytes - from.rssBytes, fraction: (to.rssBytes - from.rssBytes) / from.rssBytes } : undefined;
@@ -143,7 +144,7 @@ Written by \`npm run bench\`; a rerun replaces this section.
 - **Model:** ${report.modelText}.
 - **Data:** ${dataset.rows.toLocaleString("en-US")} generated Alpaca-style rows (\`bench/synthetic-dataset.ts\`, seed ${SEED}): ${(dataset.bytes / 1024 ** 2).toFixed(1)} MiB of JSONL, a third Chinese, one in five with an input, ${dataset.tasks.toLocaleString("en-US")} tasks from large to singletons.
 - **Command:** \`${command}\` — every metric, default settings (one-shot partners from the whole file, fetched by byte offset).
-- **Method:** \`VmRSS\` and \`VmHWM\` of the CLI's process (main thread, session worker thread, ONNX Runtime and tokenizer threads) from \`/proc/<pid>/status\` every ${SAMPLE_INTERVAL_MS} ms, against the lines in its output file. Rows are written a window (2,048 samples) at a time, so a mark's figure is the first sample after the output reached it.
+- **Method:** \`VmRSS\` and \`VmHWM\` of the CLI's process (main thread, session worker thread, ONNX Runtime and tokenizer threads) from \`/proc/<pid>/status\` every ${SAMPLE_INTERVAL_MS} ms, against the lines in its output file. Rows are written a window (2,048 samples) at a time, so a mark's figure is the first sample after the output reached it; the last mark's is the last sample before the output held every row (the last window being scored), since the process then releases its sessions and exits.
 - **Throughput:** ${ROWS.toLocaleString("en-US")} rows in ${run.wallSeconds.toFixed(0)} s, ${(ROWS / run.wallSeconds).toFixed(0)} rows/s; ${report.tokens.toLocaleString("en-US")} tokens scored (${(report.tokens / ROWS).toFixed(0)} a row over every sequence the metrics need), ${(report.tokens / run.wallSeconds).toFixed(0)} tokens/s.
 
 ${rowsTable}
