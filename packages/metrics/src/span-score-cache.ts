@@ -113,8 +113,7 @@ export function createSpanScoreCache(capacity: number): SpanScoreCache {
 
   return {
     get(key, spans) {
-      if (capacity === 0) return spans.map(() => undefined);
-      const entry = table[slotOf(fingerprintOf(key))];
+      const entry = capacity === 0 ? NONE : table[slotOf(fingerprintOf(key))];
       if (entry === NONE) return spans.map(() => undefined);
       unlink(entry);
       linkNewest(entry);
