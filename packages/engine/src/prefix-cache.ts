@@ -11,6 +11,13 @@ export interface PrefixEntry {
   readonly tokens: Uint32Array;
   /** The prefix this one is computed on top of, until it is computed. */
   parent?: PrefixEntry;
+  /**
+   * The first position whose log-probability the prefix holds (`tokens.length`: none): a sequence
+   * that scores a position inside the prefix takes its score from {@link logprobs}.
+   */
+  readonly scoreFrom: number;
+  /** `log p(t[i] | t[<i])` for positions `scoreFrom..tokens.length − 1`, once computed. */
+  logprobs?: Float32Array;
   /** `pending` (waiting for its run), `running`, `ready` (in `worker`'s store). */
   state: "pending" | "running" | "ready";
   /** Index of the worker whose store holds (or will hold) it; set when its run is dispatched. */
@@ -34,7 +41,7 @@ export interface PrefixCache {
    * Adds a pending entry, evicting unreferenced ready entries (least recently used first) to make
    * room. Returns `undefined`, changing nothing, when it cannot fit.
    */
-  add(tokens: Uint32Array, parent: PrefixEntry | undefined): PrefixEntry | undefined;
+  add(tokens: Uint32Array, parent: PrefixEntry | undefined, scoreFrom?: number): PrefixEntry | undefined;
   retain(entry: PrefixEntry): void;
   /** Drops a reference; an unreferenced entry that was never computed is removed at once. */
   release(entry: PrefixEntry): void;
@@ -107,7 +114,7 @@ export function createPrefixCache(budgetBytes: number, bytesPerToken: number): P
       }
       return found;
     },
-    add(tokens, parent) {
+    add(tokens, parent, scoreFrom = tokens.length) {
       const size = tokens.length * bytesPerToken;
       if (!makeRoom(size)) return undefined;
       let node = root;
@@ -117,7 +124,7 @@ export function createPrefixCache(budgetBytes: number, bytesPerToken: number): P
         node = next;
       }
       if (node.entry) return undefined;
-      const entry: PrefixEntry = { id: nextId++, tokens, state: "pending", refs: 0, bytes: size, lastUsed: ++clock, ...(parent ? { parent } : {}) };
+      const entry: PrefixEntry = { id: nextId++, tokens, scoreFrom, state: "pending", refs: 0, bytes: size, lastUsed: ++clock, ...(parent ? { parent } : {}) };
       node.entry = entry;
       entries.add(entry);
       bytes += size;

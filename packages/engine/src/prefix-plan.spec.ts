@@ -1,14 +1,34 @@
 import { describe, expect, it } from "vitest";
-import { planPrefixes, type PrefixCandidate, type PrefixPlan, type PrefixPlanSettings, type PrefixSource } from "./prefix-plan.js";
+import { countAtMost, pastFor, planPrefixes, type PrefixCandidate, type PrefixPlan, type PrefixPlanSettings, type PrefixSource } from "./prefix-plan.js";
 import { randomInt, seededRandom } from "./test-support/seeded-random.js";
 
-const SETTINGS: PrefixPlanSettings = { minNewTokens: 4, newPrefixCostTokens: 2, maxNewLevels: 2 };
+const SETTINGS: PrefixPlanSettings = { minNewTokens: 4, newPrefixCostTokens: 2, maxNewLevels: 2, scoredRowCostTokens: 1 };
 
-const candidate = (tokens: number[], shareable = tokens.length - 1, cachedLengths: number[] = []): PrefixCandidate => ({
+/** By default a sequence scores the one position after its shareable part: no scores to share. */
+const candidate = (tokens: number[], shareable = tokens.length - 1, cachedLengths: number[] = [], scored = [shareable + 1]): PrefixCandidate => ({
   tokens: Uint32Array.from(tokens),
   shareable,
+  scored: Uint32Array.from(scored),
   cachedLengths,
 });
+
+/** The least first scored position of the candidates a prefix serves (those that start with it within their shareable part). */
+function minScoredUnder(candidates: readonly PrefixCandidate[], tokens: ArrayLike<number>, length: number): number {
+  const served = candidates.filter((c) => length <= c.shareable && Array.from({ length }, (_, i) => i).every((i) => c.tokens[i] === tokens[i]));
+  return Math.min(...served.map((c) => c.scored[0]));
+}
+
+/** A computed prefix's cost, counted from the rules: its run over its parent's past, and the positions it scores. */
+function prefixWork(length: number, parentLength: number, minScored: number, settings: PrefixPlanSettings): number {
+  const from = pastFor(parentLength, minScored);
+  return length - from + settings.newPrefixCostTokens + settings.scoredRowCostTokens * Math.max(0, length - Math.max(minScored, from + 1));
+}
+
+/** A sequence's cost on top of a past of `length` tokens: the tokens it runs and the positions it still scores. */
+function sequenceWork(c: PrefixCandidate, length: number, settings: PrefixPlanSettings): number {
+  const from = pastFor(length, c.scored[0]);
+  return c.tokens.length - from + settings.scoredRowCostTokens * (c.scored.length - countAtMost(c.scored, from));
+}
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
@@ -40,14 +60,18 @@ function checkedCost(plan: PrefixPlan, candidates: readonly PrefixCandidate[], s
     let depth = 1;
     for (let p = prefix.parent; p.kind === "new"; p = plan.newPrefixes[p.index].parent) depth++;
     expect(depth).toBeLessThanOrEqual(settings.maxNewLevels);
-    cost += prefix.length - parentLength + settings.newPrefixCostTokens;
+    const minScored = minScoredUnder(candidates, own, own.length);
+    expect(prefix.scoreFrom).toBe(Math.min(minScored, prefix.length));
+    cost += prefixWork(prefix.length, parentLength, minScored, settings);
   });
   plan.sources.forEach((source, c) => {
     const length = lengthOf(plan, source);
     expect(length).toBeLessThanOrEqual(candidates[c].shareable);
     expect(isPrefix(tokensOf(plan, candidates, source), candidates[c].tokens)).toBe(true);
     if (source.kind === "cached") expect(candidates[source.candidate].cachedLengths).toContain(source.length);
-    cost += candidates[c].tokens.length - length;
+    // A prefix that holds scores the sequence needs holds all of them.
+    if (source.kind === "new" && length >= candidates[c].scored[0]) expect(plan.newPrefixes[source.index].scoreFrom).toBeLessThanOrEqual(candidates[c].scored[0]);
+    cost += sequenceWork(candidates[c], length, settings);
   });
   return cost;
 }
@@ -89,10 +113,10 @@ function bruteForceCost(candidates: readonly PrefixCandidate[], settings: Prefix
       const tokens = key.split(",").map(Number);
       const parent = source(tokens, tokens.length - 1);
       if (tokens.length - parent.length < settings.minNewTokens || users(key) < 2 || depthOf(key) > settings.maxNewLevels) valid = false;
-      cost += tokens.length - parent.length + settings.newPrefixCostTokens;
+      cost += prefixWork(tokens.length, parent.length, minScoredUnder(candidates, tokens, tokens.length), settings);
     }
     if (!valid) continue;
-    for (const c of candidates) cost += c.tokens.length - source(c.tokens, c.shareable).length;
+    for (const c of candidates) cost += sequenceWork(c, source(c.tokens, c.shareable).length, settings);
     best = Math.min(best, cost);
   }
   return best;
@@ -103,9 +127,10 @@ describe("planPrefixes", () => {
     const shared = range(100, 20);
     const candidates = [0, 1, 2].map((i) => candidate([...shared, 200 + i, 300 + i, 400 + i]));
     const plan = planPrefixes(candidates, SETTINGS);
-    expect(plan.newPrefixes).toEqual([{ candidate: expect.any(Number), length: 20, parent: { kind: "none" } }]);
+    expect(plan.newPrefixes).toEqual([{ candidate: expect.any(Number), length: 20, parent: { kind: "none" }, scoreFrom: 20 }]);
     expect(plan.sources).toEqual([0, 1, 2].map(() => ({ kind: "new", index: 0 })));
-    expect(plan.cost).toBe(20 + SETTINGS.newPrefixCostTokens + 3 * 3);
+    // Each sequence runs its 3 last tokens and scores its one position.
+    expect(plan.cost).toBe(20 + SETTINGS.newPrefixCostTokens + 3 * (3 + 1));
     expect(checkedCost(plan, candidates, SETTINGS)).toBe(plan.cost);
   });
 
@@ -127,7 +152,7 @@ describe("planPrefixes", () => {
     const candidates = [0, 1].map((i) => candidate([...preamble, ...example, 900 + i, 950], 21, [10]));
     candidates.push(candidate([...preamble, 7, 7, 7], 12, [10]));
     const plan = planPrefixes(candidates, SETTINGS);
-    expect(plan.newPrefixes).toEqual([{ candidate: expect.any(Number), length: 20, parent: { kind: "cached", candidate: expect.any(Number), length: 10 } }]);
+    expect(plan.newPrefixes).toEqual([{ candidate: expect.any(Number), length: 20, parent: { kind: "cached", candidate: expect.any(Number), length: 10 }, scoreFrom: 20 }]);
     expect(plan.sources[2]).toEqual({ kind: "cached", candidate: expect.any(Number), length: 10 });
     expect(checkedCost(plan, candidates, SETTINGS)).toBe(plan.cost);
   });
@@ -152,21 +177,24 @@ describe("planPrefixes", () => {
     let sharing = 0;
     let compared = 0;
     for (let trial = 0; trial < 200; trial++) {
-      const settings: PrefixPlanSettings = { minNewTokens: randomInt(random, 1, 2), newPrefixCostTokens: randomInt(random, 0, 2), maxNewLevels: randomInt(random, 0, 3) };
+      const settings: PrefixPlanSettings = { minNewTokens: randomInt(random, 1, 2), newPrefixCostTokens: randomInt(random, 0, 2), maxNewLevels: randomInt(random, 0, 3), scoredRowCostTokens: randomInt(random, 0, 2) };
       const base = Array.from({ length: randomInt(random, 2, 5) }, () => randomInt(random, 0, 1));
       const sequences = Array.from({ length: randomInt(random, 1, 5) }, () => {
         const tokens = [...base, ...Array.from({ length: randomInt(random, 1, 3) }, () => randomInt(random, 0, 1))];
-        return { tokens, shareable: randomInt(random, Math.floor(tokens.length / 2), tokens.length - 1) };
+        // One contiguous range scored, starting anywhere (inside the shared part too).
+        const first = randomInt(random, 1, tokens.length - 1);
+        const scored = range(first, randomInt(random, 1, tokens.length - first));
+        return { tokens, shareable: randomInt(random, Math.floor(tokens.length / 2), tokens.length - 1), scored };
       });
       // A cache holds prefixes whatever sequence they came from: every sequence sees each one on its path.
       const cache = new Set(sequences.filter(() => random() < 0.3).map(({ tokens, shareable }) => tokens.slice(0, randomInt(random, 1, Math.max(1, shareable))).join(",")));
-      const candidates = sequences.map(({ tokens, shareable }) => candidate(tokens, shareable, range(1, shareable).filter((d) => cache.has(tokens.slice(0, d).join(",")))));
+      const candidates = sequences.map(({ tokens, shareable, scored }) => candidate(tokens, shareable, range(1, shareable).filter((d) => cache.has(tokens.slice(0, d).join(","))), scored));
       const plan = planPrefixes(candidates, settings);
       expect(checkedCost(plan, candidates, settings)).toBe(plan.cost);
       const best = bruteForceCost(candidates, settings);
       if (best === undefined) continue;
       compared++;
-      expect(plan.cost, JSON.stringify({ settings, candidates: candidates.map((c) => [Array.from(c.tokens), c.shareable, c.cachedLengths]) })).toBe(best);
+      expect(plan.cost, JSON.stringify({ settings, candidates: candidates.map((c) => [Array.from(c.tokens), c.shareable, c.cachedLengths, Array.from(c.scored)]) })).toBe(best);
       if (plan.newPrefixes.length > 0) sharing++;
     }
     // Not a vacuous agreement on "share nothing".

@@ -47,6 +47,28 @@ async function requestsOf(dir: string): Promise<SequenceRequest[]> {
   return requests;
 }
 
+/**
+ * Prompt-perplexity-like sequences: every position after the first is scored, so the preamble's
+ * scores (and each example's, on top of it) are the same in every sequence; one asks for its
+ * per-token log-probabilities, one scores the preamble only up to its middle.
+ */
+async function scoredPrefixRequestsOf(dir: string): Promise<SequenceRequest[]> {
+  const tokenizer = Tokenizer.fromFile(path.join(dir, "tokenizer.json"));
+  const ids = async (text: string) => Uint32Array.from((await tokenizer.encode(text)).getIds());
+  const requests: SequenceRequest[] = [];
+  for (const [e, example] of EXAMPLES.entries()) {
+    for (const [t, task] of TASKS.entries()) {
+      const prompt = await ids(PREAMBLE + example + task);
+      const tokenIds = await ids(PREAMBLE + example + task + ANSWERS[t]);
+      requests.push({ id: `p${e}t${t}`, tokenIds, spans: [{ start: 1, end: prompt.length }, { start: prompt.length, end: tokenIds.length }], wantTokenLogprobs: e === 1 && t === 2 });
+    }
+  }
+  const preamble = await ids(PREAMBLE);
+  const half = await ids(PREAMBLE + TASKS[1]);
+  requests.push({ id: "half", tokenIds: half, spans: [{ start: 1, end: preamble.length >> 1 }, { start: preamble.length, end: half.length }] });
+  return requests;
+}
+
 async function* streamOf<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
 }
@@ -73,7 +95,10 @@ function referenceDiff(model: LoadedLlamaModel, requests: readonly SequenceReque
 
 function expectIdentical(a: ReadonlyMap<string, SequenceScore>, b: ReadonlyMap<string, SequenceScore>): void {
   expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-  for (const [id, score] of a) expect(b.get(id)?.spans, id).toEqual(score.spans);
+  for (const [id, score] of a) {
+    expect(b.get(id)?.spans, id).toEqual(score.spans);
+    expect(b.get(id)?.tokenLogprobs, id).toEqual(score.tokenLogprobs);
+  }
 }
 
 describe.each([
@@ -87,10 +112,10 @@ describe.each([
   let wholeTokens: number;
   let cacheDir: string;
 
-  async function run(engineOptions: Partial<EngineOptions>, batches: EngineBatch[] = []) {
+  async function run(engineOptions: Partial<EngineOptions>, batches: EngineBatch[] = [], list: readonly SequenceRequest[] = requests) {
     const engine = await createEngine({ model: dir, threads: 1, cacheDir, onBatch: (b) => batches.push(b), ...engineOptions });
     try {
-      const results = await scoreAll(engine, requests);
+      const results = await scoreAll(engine, list);
       return { results, stats: engine.stats(), info: await engine.info(), batches };
     } finally {
       await engine.close();
@@ -140,6 +165,34 @@ describe.each([
     }
     const small = await run({ prefixCacheBytes: 64 * 1024 });
     expectIdentical(whole, small.results);
+  });
+
+  it("scores positions inside a shared prefix once, bit-identically to whole runs", async () => {
+    const scoredRequests = await scoredPrefixRequestsOf(dir);
+    const off = await run({ prefixCacheBytes: 0 }, [], scoredRequests);
+    const on = await run({}, [], scoredRequests);
+    expectIdentical(off.results, on.results);
+    expect(referenceDiff(model, scoredRequests, on.results)).toBeLessThan(tolerance);
+    expect(on.results.get("p1t2")?.tokenLogprobs?.length).toBe(scoredRequests[5].tokenIds.length - 1);
+    // The preamble and the examples are scored once, not in every sequence.
+    expect(on.stats.scoredTokens).toBeLessThan(0.6 * off.stats.scoredTokens);
+    expect(on.stats.realTokens).toBeLessThan(0.6 * off.stats.realTokens);
+    expect(on.stats.errors).toEqual({});
+  });
+
+  it("does not take scores from a stored prefix that lacks them", async () => {
+    const scoredRequests = await scoredPrefixRequestsOf(dir);
+    const wholeScored = (await run({ prefixCacheBytes: 0 }, [], scoredRequests)).results;
+    const engine = await createEngine({ model: dir, threads: 1, cacheDir });
+    try {
+      // The first stream stores the preamble without its scores: its sequences score answers only.
+      await scoreAll(engine, requests);
+      expect(engine.stats().prefixRuns).toBeGreaterThan(0);
+      expectIdentical(wholeScored, await scoreAll(engine, scoredRequests));
+      expect(engine.stats().errors).toEqual({});
+    } finally {
+      await engine.close();
+    }
   });
 
   it("scores identically with two workers, each with its own store", async () => {

@@ -1,19 +1,20 @@
-import type { SequenceRequest, SequenceScore } from "@sftscore/metrics";
+import type { SequenceRequest, SequenceScore, Span } from "@sftscore/metrics";
 import { buildBatchFeeds, scoredPositions } from "./batch-tensors.js";
 import { planBatches, type BatchingPolicy, type BatchItem, type BatchLimits } from "./batcher.js";
 import { EngineError } from "./engine-error.js";
 import { createPrefixCache, type PrefixEntry } from "./prefix-cache.js";
-import { planPrefixes, type PrefixPlanSettings, type PrefixSource } from "./prefix-plan.js";
+import { countAtMost, pastFor, planPrefixes, type PrefixPlanSettings, type PrefixSource } from "./prefix-plan.js";
 import type { RunPrefixes, SessionHost } from "./session-host.js";
-import { scoreSequence, scoreBatch } from "./span-sums.js";
+import { joinLogprobs, scoreBatch, scoreSequence, type StoredLogprobs } from "./span-sums.js";
 
 /**
  * Default {@link PrefixSharing.plan}: a shared prefix must save at least 8 tokens per extra use and
- * is charged 16 tokens for its run, and at most three new prefixes are chained. Measured on the
- * whole-job benchmark (200 samples, K = 3): 48,488 tokens run and 45.2 s, against 52,468 tokens and
- * 48.5 s with 16 / 32 / 2; planning a pathological 512-sequence nest takes 0.56 s instead of 0.29.
+ * is charged 16 tokens for its run, at most three new prefixes are chained, and a scored position
+ * costs as much as a token run. Measured on the whole-job benchmark (200 samples, K = 3) before
+ * prefixes shared their scores: 48,488 tokens run and 45.2 s, against 52,468 tokens and 48.5 s
+ * with 16 / 32 / 2; planning a pathological 512-sequence nest takes 0.56 s instead of 0.29.
  */
-export const DEFAULT_PREFIX_PLAN: PrefixPlanSettings = { minNewTokens: 8, newPrefixCostTokens: 16, maxNewLevels: 3 };
+export const DEFAULT_PREFIX_PLAN: PrefixPlanSettings = { minNewTokens: 8, newPrefixCostTokens: 16, maxNewLevels: 3, scoredRowCostTokens: 1 };
 
 /** Computing shared prefixes once, through the session workers' KV caches. */
 export interface PrefixSharing {
@@ -28,7 +29,7 @@ export interface PrefixSharing {
 /** What the scheduler reports as it works (for metrics endpoints and benchmarks). */
 export interface SchedulerObserver {
   onBatch?(batch: {
-    /** `prefixes`: a run that computes shared prefixes for later runs and scores nothing. */
+    /** `prefixes`: a run that computes shared prefixes (and the scores they hold) for later runs. */
     kind: "sequences" | "prefixes";
     rows: number;
     /** Tokens run, not counting the past. */
@@ -69,9 +70,10 @@ export interface Ticket {
  *
  * With prefix sharing, queued sequences are first planned against each other and the stored prefixes
  * ({@link planPrefixes}); a shared prefix is computed in a run of its own, kept in the worker, and the
- * sequences that start with it run only their remaining tokens on top of it. A run holds rows whose
- * pasts have one length, so no row's cache is padded: its scores are then bit-identical to a whole
- * run's, and rows never depend on which sequences happened to share.
+ * sequences that start with it run only their remaining tokens on top of it, taking the scores of
+ * positions inside it from the prefix's run. A run holds rows whose pasts have one length, so no
+ * row's cache is padded: its scores are then bit-identical to a whole run's, and rows never depend
+ * on which sequences happened to share.
  */
 export interface Scheduler {
   /**
@@ -189,7 +191,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   /** Whether a row whose past is `entry` can run on `worker` now. */
   const runnable = (entry: PrefixEntry | undefined, worker: number) => entry === undefined || (entry.state === "ready" && entry.worker === worker);
-  const pastLengthOf = (entry: PrefixEntry | undefined) => entry?.tokens.length ?? 0;
+  /** Tokens of its prefix a sequence's run takes as its past. */
+  const pastOf = (item: Queued) => pastFor(item.prefix?.tokens.length ?? 0, item.positions[0]);
+  /** Tokens of its parent a prefix's run takes as its past. */
+  const prefixPastOf = (entry: PrefixEntry) => pastFor(entry.parent?.tokens.length ?? 0, entry.scoreFrom);
 
   /**
    * Plans the sequences queued since the last plan: which prefixes they share, and which to compute.
@@ -205,12 +210,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   function planChunk(fresh: readonly Queued[]): void {
     if (!cache || !sharing) return;
-    const cached = fresh.map((item) => cache.along(item.request.tokenIds, item.positions[0] - 1));
+    const along = fresh.map((item) => usablePrefixes(item));
+    const cached = along.map(({ entries }) => entries);
     // Held while planning, so adding a prefix cannot evict one the plan reuses.
     const held = new Set(cached.flat());
     held.forEach((entry) => cache.retain(entry));
     const plan = planPrefixes(
-      fresh.map((item, i) => ({ tokens: item.request.tokenIds, shareable: item.positions[0] - 1, cachedLengths: cached[i].map((entry) => entry.tokens.length) })),
+      fresh.map((item, i) => ({ tokens: item.request.tokenIds, shareable: along[i].shareable, scored: item.positions, cachedLengths: cached[i].map((entry) => entry.tokens.length) })),
       sharing.plan ?? DEFAULT_PREFIX_PLAN,
     );
     const created: (PrefixEntry | undefined)[] = [];
@@ -219,7 +225,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     for (const prefix of plan.newPrefixes) {
       const parent = entryOf(prefix.parent);
       // A parent that did not fit in the cache takes its chain with it.
-      const entry = prefix.parent.kind === "new" && !parent ? undefined : cache.add(fresh[prefix.candidate].request.tokenIds.slice(0, prefix.length), parent);
+      const entry = prefix.parent.kind === "new" && !parent ? undefined : cache.add(fresh[prefix.candidate].request.tokenIds.slice(0, prefix.length), parent, prefix.scoreFrom);
       if (entry) pendingPrefixes.push(entry);
       created.push(entry);
     }
@@ -236,14 +242,31 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     held.forEach((entry) => cache.release(entry));
   }
 
+  /**
+   * The stored prefixes along a sequence that can serve it, and how far it may share: up to its last
+   * token but one, and short of a stored prefix that lacks the scores it would need from it (one
+   * computed for sequences that score later positions).
+   */
+  function usablePrefixes(item: Queued): { entries: PrefixEntry[]; shareable: number } {
+    const tokens = item.request.tokenIds;
+    const firstScored = item.positions[0];
+    const entries: PrefixEntry[] = [];
+    for (const entry of cache?.along(tokens, tokens.length - 1) ?? []) {
+      const length = entry.tokens.length;
+      if (firstScored < length && entry.scoreFrom > firstScored) return { entries, shareable: length - 1 };
+      entries.push(entry);
+    }
+    return { entries, shareable: tokens.length - 1 };
+  }
+
   /** The pending prefixes to compute next on `worker`: one past length, planned like sequences. */
   function takePrefixes(worker: number): PrefixEntry[] | undefined {
     pendingPrefixes = pendingPrefixes.filter((entry) => entry.state === "pending" && entry.refs > 0);
     const ready = pendingPrefixes.filter((entry) => runnable(entry.parent, worker));
     if (ready.length === 0) return undefined;
-    const pastLength = pastLengthOf(ready[0].parent);
-    const group = ready.filter((entry) => pastLengthOf(entry.parent) === pastLength);
-    const items = group.map((entry, index) => ({ index, length: entry.tokens.length - pastLength, scoredCount: 0 }));
+    const pastLength = prefixPastOf(ready[0]);
+    const group = ready.filter((entry) => prefixPastOf(entry) === pastLength);
+    const items = group.map((entry, index) => ({ index, length: entry.tokens.length - pastLength, scoredCount: prefixRequest(entry, pastLength).spans.reduce((n, span) => n + span.end - span.start, 0) }));
     return oldestBatch(items, true).map((index) => group[index]);
   }
 
@@ -253,9 +276,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       // The queue is in arrival order, so the oldest runnable sequence leads.
       const ready = queue.filter((item) => runnable(item.prefix, worker));
       if (ready.length === 0) return [];
-      const pastLength = pastLengthOf(ready[0].prefix);
-      const group = ready.filter((item) => pastLengthOf(item.prefix) === pastLength);
-      const items = group.map((item, index) => ({ index, length: item.request.tokenIds.length - pastLength, scoredCount: item.positions.length }));
+      const pastLength = pastOf(ready[0]);
+      const group = ready.filter((item) => pastOf(item) === pastLength);
+      const items = group.map((item, index) => ({ index, length: item.request.tokenIds.length - pastLength, scoredCount: item.positions.length - countAtMost(item.positions, pastLength) }));
       taken = oldestBatch(items, pastLength > 0).map((index) => group[index]);
     } else {
       taken = queue.slice(0, batching.fixedBatchSize);
@@ -319,11 +342,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   }
 
   function dispatchPrefixes(worker: number, host: SessionHost, entries: PrefixEntry[]): void {
-    const pastLength = pastLengthOf(entries[0].parent);
-    const requests = entries.map((entry) => ({ id: `prefix ${entry.id}`, tokenIds: entry.tokens, spans: [] }));
+    const pastLength = prefixPastOf(entries[0]);
+    const requests = entries.map((entry) => prefixRequest(entry, pastLength));
     const lengths = entries.map((entry) => entry.tokens.length - pastLength);
     const paddedLength = paddedLengthOf(lengths, true);
-    const feeds = buildBatchFeeds(requests, { items: lengths.map((length, index) => ({ index, length, scoredCount: 0 })), paddedLength }, pastLength);
+    const batch = { items: lengths.map((length, index) => ({ index, length, scoredCount: scoredPositions(requests[index]).length })), paddedLength };
+    const feeds = buildBatchFeeds(requests, batch, pastLength);
     for (const entry of entries) {
       entry.state = "running";
       entry.worker = worker;
@@ -333,6 +357,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     running++;
     host.run(feeds, runPrefixes(worker, parents, store)).then(
       (result) => {
+        const failed = new Set<PrefixEntry>();
+        for (const row of feeds.rows) {
+          const entry = entries[row.requestIndex];
+          const own = result.tokenLogprobs.subarray(row.scoredOffset, row.scoredOffset + row.scoredPositions.length);
+          try {
+            if (entry.scoreFrom < entry.tokens.length) entry.logprobs = joinLogprobs(rangeFrom(entry.scoreFrom, entry.tokens.length), pastLength, storedOf(entry.parent), own.slice());
+          } catch (error) {
+            // Its sequences then run from their first token: slower, never wrong.
+            options.observer?.onError?.(EngineError.from(error));
+            failed.add(entry);
+          }
+        }
         for (const entry of entries) {
           entry.state = "ready";
           // Its own cache holds the parent's positions too: the parent is no longer needed for it.
@@ -341,7 +377,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           if (parent) cache?.release(parent);
         }
         const realTokens = lengths.reduce((sum, length) => sum + length, 0);
-        options.observer?.onBatch?.({ kind: "prefixes", rows: entries.length, realTokens, paddedTokens: entries.length * paddedLength, scoredTokens: 0, seconds: result.seconds, sequenceIds: [], paddedLength, pastLength });
+        const scoredTokens = feeds.scoredIndex.length;
+        options.observer?.onBatch?.({ kind: "prefixes", rows: entries.length, realTokens, paddedTokens: entries.length * paddedLength, scoredTokens, seconds: result.seconds, sequenceIds: [], paddedLength, pastLength });
+        dropPrefixes(failed);
       },
       (error: unknown) => {
         onRunFailed(worker, host, error);
@@ -354,18 +392,25 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   }
 
   function dispatch(worker: number, host: SessionHost, items: Queued[]): void {
-    const requests = items.map((item) => item.request);
-    const pastLength = pastLengthOf(items[0].prefix);
+    const pastLength = pastOf(items[0]);
+    const requests = items.map((item) => runRequest(item.request, pastLength));
     const lengths = requests.map((r) => r.tokenIds.length - pastLength);
     const paddedLength = paddedLengthOf(lengths, pastLength > 0);
-    const batch = { items: lengths.map((length, index) => ({ index, length, scoredCount: items[index].positions.length })), paddedLength };
+    const batch = { items: lengths.map((length, index) => ({ index, length, scoredCount: scoredPositions(requests[index]).length })), paddedLength };
     const feeds = buildBatchFeeds(requests, batch, pastLength);
     const pasts = pastLength > 0 ? items.map((item) => item.prefix as PrefixEntry) : undefined;
     running++;
     host.run(feeds, runPrefixes(worker, pasts)).then(
       (result) => {
-        const scores = scoreBatch(requests, feeds, result.tokenLogprobs);
-        feeds.rows.forEach((row, i) => items[row.requestIndex].resolve(scores[i]));
+        try {
+          const scores = scoreBatch(requests, feeds, result.tokenLogprobs, pastLength > 0 ? items.map((item) => ({ request: item.request, stored: storedOf(item.prefix) })) : undefined);
+          feeds.rows.forEach((row, i) => items[row.requestIndex].resolve(scores[i]));
+        } catch (error) {
+          // A collation bug fails this run's sequences, not the engine.
+          const failure = EngineError.from(error);
+          options.observer?.onError?.(failure);
+          for (const item of items) item.reject(failure);
+        }
         const realTokens = lengths.reduce((sum, length) => sum + length, 0);
         options.observer?.onBatch?.({
           kind: "sequences",
@@ -389,6 +434,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       pump();
     });
   }
+
+  const storedOf = (entry: PrefixEntry | undefined): StoredLogprobs | undefined => (entry?.logprobs ? { from: entry.scoreFrom, values: entry.logprobs } : undefined);
 
   return {
     async submit(request, signal) {
@@ -431,4 +478,30 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return new Promise<void>((wake) => idleWaiters.push(wake));
     },
   };
+}
+
+/**
+ * What a prefix's run scores: its positions from `scoreFrom` that come after its past (the ones
+ * before come from its parent).
+ */
+function prefixRequest(entry: PrefixEntry, pastLength: number): SequenceRequest {
+  const end = entry.tokens.length;
+  const start = Math.max(entry.scoreFrom, pastLength + 1);
+  return { id: `prefix ${entry.id}`, tokenIds: entry.tokens, spans: start < end ? [{ start, end }] : [] };
+}
+
+/**
+ * The request a sequence's run is given over a past of `pastLength` tokens: the positions the past
+ * covers are not scored again (their scores come from the prefix); the rest are, as asked.
+ */
+function runRequest(request: SequenceRequest, pastLength: number): SequenceRequest {
+  if (pastLength === 0) return request;
+  const end = request.tokenIds.length;
+  const after = (span: Span): Span => ({ start: Math.max(span.start, pastLength + 1), end: span.end });
+  if (request.wantTokenLogprobs === true) return { id: request.id, tokenIds: request.tokenIds, spans: [{ start: pastLength + 1, end }] };
+  return request.spans.every((span) => span.start > pastLength || span.start >= span.end) ? request : { ...request, spans: request.spans.map(after) };
+}
+
+function rangeFrom(start: number, end: number): Uint32Array {
+  return Uint32Array.from({ length: Math.max(0, end - start) }, (_, k) => start + k);
 }

@@ -101,9 +101,11 @@ async function run(
 }
 
 /**
- * The past of every row, stacked: `[batch, kv_heads, pastLength, head_dim]`. Every row's stored
- * prefix has exactly `pastLength` tokens, so there is no padding inside the cache: attention then
- * adds up exactly the terms it adds when the row is run whole, and the scores are bit-identical.
+ * The past of every row, stacked: `[batch, kv_heads, pastLength, head_dim]`. Each row's stored prefix
+ * has at least `pastLength` tokens, and its first `pastLength` are taken (a run that scores the
+ * position right after a prefix recomputes the prefix's last token). So there is no padding inside
+ * the cache: attention then adds up exactly the terms it adds when the row is run whole, and the
+ * scores are bit-identical.
  */
 function storedPast(meta: ort.InferenceSession.ValueMetadata, request: RunRequest, store: ReadonlyMap<number, StoredPrefix>): ort.Tensor {
   const ids = request.pastIds;
@@ -114,11 +116,19 @@ function storedPast(meta: ort.InferenceSession.ValueMetadata, request: RunReques
     return row;
   });
   const { kvHeads, headDim } = rows[0];
-  const rowSize = kvHeads * request.pastLength * headDim;
+  const headSize = request.pastLength * headDim;
+  const rowSize = kvHeads * headSize;
   const data = rows[0].data instanceof Uint16Array ? new Uint16Array(rowSize * rows.length) : new Float32Array(rowSize * rows.length);
   rows.forEach((row, b) => {
-    if (row.data.length !== rowSize) throw new Error(`stored prefix ${ids[b]} holds ${row.data.length} values of ${meta.name}, expected ${rowSize}`);
-    data.set(row.data, b * rowSize);
+    if (row.data.length < rowSize || row.data.length % (kvHeads * headDim) !== 0) {
+      throw new Error(`stored prefix ${ids[b]} holds ${row.data.length} values of ${meta.name}, fewer than the ${rowSize} of a ${request.pastLength}-token past`);
+    }
+    if (row.data.length === rowSize) {
+      data.set(row.data, b * rowSize);
+      return;
+    }
+    const storedHeadSize = row.data.length / kvHeads;
+    for (let h = 0; h < kvHeads; h++) data.set(row.data.subarray(h * storedHeadSize, h * storedHeadSize + headSize), b * rowSize + h * headSize);
   });
   const dims = [rows.length, kvHeads, request.pastLength, headDim];
   return data instanceof Uint16Array ? new ort.Tensor("float16", data, dims) : new ort.Tensor("float32", data, dims);

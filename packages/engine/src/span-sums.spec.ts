@@ -2,7 +2,7 @@ import type { SequenceRequest, SequenceScore } from "@sftscore/metrics";
 import { describe, expect, it } from "vitest";
 import { type BatchFeeds, buildBatchFeeds, scoredPositions } from "./batch-tensors.js";
 import { type BatchLimits, planBatches } from "./batcher.js";
-import { scoreBatch, scoreSequence, sumSpan } from "./span-sums.js";
+import { joinLogprobs, scoreBatch, scoreSequence, sumSpan } from "./span-sums.js";
 import { randomInt, seededRandom } from "./test-support/seeded-random.js";
 
 function request(id: string, tokenIds: number[], spans: [number, number][], wantTokenLogprobs = false): SequenceRequest {
@@ -176,5 +176,35 @@ describe("scoreBatch", () => {
     const requests = [request("a", [1, 2, 3], [[1, 3]])];
     const feeds = buildBatchFeeds(requests, { items: [{ index: 0, length: 3, scoredCount: 2 }], paddedLength: 16 });
     expect(() => scoreBatch(requests, feeds, new Float32Array(3))).toThrow(/token_logprobs has 3 values for 2 scored positions/);
+  });
+});
+
+describe("joinLogprobs", () => {
+  const stored = { from: 2, values: Float32Array.from([-0.2, -0.3, -0.4]) };
+
+  it("reads the positions a past covers from the prefix and the rest from the run, in order", () => {
+    const positions = Uint32Array.from([2, 4, 5, 7]);
+    expect(joinLogprobs(positions, 4, stored, Float32Array.from([-0.5, -0.7]))).toEqual(Float32Array.from([-0.2, -0.4, -0.5, -0.7]));
+    // Nothing in the past: the run's values as they are.
+    const own = Float32Array.from([-1, -2]);
+    expect(joinLogprobs(Uint32Array.from([5, 6]), 4, undefined, own)).toBe(own);
+  });
+
+  it("sums a span split between a prefix and a run to the bits of a whole run's sum", () => {
+    const random = seededRandom(5);
+    const values = Float32Array.from({ length: 40 }, () => -random() * 9);
+    const positions = Uint32Array.from({ length: 40 }, (_, k) => k + 1);
+    const span = { start: 1, end: 41 };
+    for (const past of [1, 7, 20, 39]) {
+      const prefix = { from: 1, values: values.slice(0, past) };
+      const joined = joinLogprobs(positions, past, prefix, values.slice(past));
+      expect(sumSpan(span, positions, joined)).toEqual(sumSpan(span, positions, values));
+    }
+  });
+
+  it("rejects a past the prefix holds no scores for, or a run of the wrong length", () => {
+    expect(() => joinLogprobs(Uint32Array.from([1, 5]), 4, stored, Float32Array.from([-1]))).toThrow(/position 1 is in the past/);
+    expect(() => joinLogprobs(Uint32Array.from([3, 5]), 4, undefined, Float32Array.from([-1]))).toThrow(/position 3 is in the past/);
+    expect(() => joinLogprobs(Uint32Array.from([3, 5]), 4, stored, Float32Array.from([-1, -2]))).toThrow(/2 log-probabilities from the run for 1 positions/);
   });
 });

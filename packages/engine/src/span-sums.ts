@@ -3,7 +3,7 @@
  * order of summation is fixed by position, so a span's sum never depends on batch composition.
  */
 import type { SequenceRequest, SequenceScore, Span, SpanScore } from "@sftscore/metrics";
-import type { BatchFeeds } from "./batch-tensors.js";
+import { scoredPositions, type BatchFeeds } from "./batch-tensors.js";
 
 /**
  * Sums one span's log-probabilities in float64, in increasing position order.
@@ -60,13 +60,16 @@ export function scoreSequence(request: SequenceRequest, positions: Uint32Array, 
  * @param requests The requests the feeds were built from.
  * @param feeds The batch's feeds, from `buildBatchFeeds`.
  * @param tokenLogprobs The graph's `token_logprobs` output, float32 nats.
+ * @param prefixes For a batch run over a past: per request, the request as asked (the one fed
+ *   leaves out the positions its past covers) and the scores its prefix holds for those.
  * @throws RangeError when the output's length is not the number of scored positions fed, or as
- *   {@link scoreSequence}.
+ *   {@link scoreSequence} and {@link joinLogprobs}.
  */
 export function scoreBatch(
   requests: readonly SequenceRequest[],
   feeds: BatchFeeds,
   tokenLogprobs: Float32Array,
+  prefixes?: readonly { readonly request: SequenceRequest; readonly stored?: StoredLogprobs }[],
 ): SequenceScore[] {
   if (tokenLogprobs.length !== feeds.scoredIndex.length) {
     throw new RangeError(
@@ -76,8 +79,44 @@ export function scoreBatch(
   return feeds.rows.map((row) => {
     const end = row.scoredOffset + row.scoredPositions.length;
     const rowLogprobs = tokenLogprobs.subarray(row.scoredOffset, end);
-    return scoreSequence(requests[row.requestIndex], row.scoredPositions, rowLogprobs);
+    const prefix = prefixes?.[row.requestIndex];
+    if (!prefix) return scoreSequence(requests[row.requestIndex], row.scoredPositions, rowLogprobs);
+    const positions = scoredPositions(prefix.request);
+    return scoreSequence(prefix.request, positions, joinLogprobs(positions, feeds.pastLength, prefix.stored, rowLogprobs));
   });
+}
+
+/** Log-probabilities a shared prefix holds: `values[k]` is position `from + k`'s. */
+export interface StoredLogprobs {
+  readonly from: number;
+  readonly values: Float32Array;
+}
+
+/**
+ * One row's log-probabilities at `positions`: those at or before `past` (covered by the prefix the
+ * row ran on top of) read from `stored`, the rest from the row's own run, in order. The values are
+ * the ones a whole run computes (a position's log-probability depends on the tokens up to it only),
+ * and {@link sumSpan} adds them in position order either way, so sums are bit-identical.
+ *
+ * @param positions The row's scored positions, ascending.
+ * @param own The run's values for the positions after `past`, in order.
+ * @throws RangeError when `stored` does not hold a position at or before `past`, or `own` has the
+ *   wrong length — a bug in prefix planning, reported rather than scored wrongly.
+ */
+export function joinLogprobs(positions: Uint32Array, past: number, stored: StoredLogprobs | undefined, own: Float32Array): Float32Array {
+  const fromPast = firstAtOrAfter(positions, past + 1);
+  if (own.length !== positions.length - fromPast) {
+    throw new RangeError(`${own.length} log-probabilities from the run for ${positions.length - fromPast} positions after the ${past}-token past`);
+  }
+  if (fromPast === 0) return own;
+  const joined = new Float32Array(positions.length);
+  for (let k = 0; k < fromPast; k++) {
+    const at = positions[k] - (stored?.from ?? Infinity);
+    if (!stored || at < 0 || at >= stored.values.length) throw new RangeError(`position ${positions[k]} is in the past but its prefix holds no log-probability for it`);
+    joined[k] = stored.values[at];
+  }
+  joined.set(own, fromPast);
+  return joined;
 }
 
 function allTokenLogprobs(request: SequenceRequest, positions: Uint32Array, logprobs: Float32Array): Float32Array {
