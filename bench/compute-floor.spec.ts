@@ -28,8 +28,26 @@ describe("the compute floor's work", () => {
       // Prefixes [1], [1 2], [1 2 3], [1 2 5], [1 2 5 6], at depths 1, 2, 3, 3, 4 (keys read).
       distinctPrefixPositions: 5,
       distinctPrefixBodyFlops: 5 * perPosition + 2 * 4 * 4 * (1 + 2 + 3 + 3 + 4),
+      // [1 2], [1 2 3], [1 2 3 4] scored in a; [1 2 5 6], [1 2 5 6 7] in b.
+      distinctScoredPositions: 5,
+      distinctHeadFlops: 5 * 2 * 4 * 10,
       bodyFlops: 7 * perPosition + attention,
       headFlops: 5 * 2 * 4 * 10,
     });
+  });
+
+  it("counts a scored position once when its context and label repeat", () => {
+    // Both score [1 2] and [1 2 3]; b also scores [1 2 3 9]. The body runs [1], [1 2], [1 2 3] once.
+    const work = countFloorWork(
+      [
+        { id: "a", tokenIds: Uint32Array.of(1, 2, 3, 4), spans: [{ start: 1, end: 3 }] },
+        { id: "b", tokenIds: Uint32Array.of(1, 2, 3, 9), spans: [{ start: 1, end: 4 }] },
+      ],
+      shape,
+    );
+    expect(work.scoredPositions).toBe(5);
+    expect(work.distinctScoredPositions).toBe(3);
+    expect(work.distinctPrefixPositions).toBe(3);
+    expect(work.distinctHeadFlops).toBe(3 * 2 * 4 * 10);
   });
 });

@@ -55,11 +55,19 @@ export interface FloorWork {
    * Body positions with a distinct prefix: what the body would run if every equal prefix (the
    * template's preamble, a one-shot example repeated for each partner) were computed once — a floor
    * below the one timed, which scores each sequence from scratch. sftscore's prefix sharing goes
-   * part of the way (it shares only before a sequence's first scored position).
+   * part of the way (only where the tokens a prefix saves pay for its run).
    */
   readonly distinctPrefixPositions: number;
   /** {@link bodyFlops} over the distinct prefixes only. */
   readonly distinctPrefixBodyFlops: number;
+  /**
+   * Scored positions with a distinct prefix up to and including their label: a log-probability
+   * depends on those tokens only, so each is computed once (the preamble's, scored for prompt
+   * perplexity in every sample, for one).
+   */
+  readonly distinctScoredPositions: number;
+  /** {@link headFlops} over the distinct scored positions only. */
+  readonly distinctHeadFlops: number;
   /** Multiply-adds × 2 of the body: projections and MLP per position, attention over each position's context. */
   readonly bodyFlops: number;
   /** Multiply-adds × 2 of the LM head over the scored positions. */
@@ -88,6 +96,8 @@ export function countFloorWork(requests: readonly SequenceRequest[], shape: Mode
     scoredPositions,
     distinctPrefixPositions: distinct.nodes,
     distinctPrefixBodyFlops: distinct.nodes * perPosition + layers * 4 * h * distinct.keys,
+    distinctScoredPositions: distinct.scored,
+    distinctHeadFlops: distinct.scored * 2 * h * vocabSize,
     bodyFlops: bodyPositions * perPosition + attentionFlops,
     headFlops: scoredPositions * 2 * h * vocabSize,
   };
@@ -100,28 +110,42 @@ export function scoredPositionsOf(request: SequenceRequest): number[] {
   return [...marked.keys()].filter((i) => marked[i] === 1);
 }
 
-/** Nodes of the token trie over the body positions of every sequence, and the keys they attend to (a node at depth d: d). */
-function countDistinctPrefixes(requests: readonly SequenceRequest[]): { nodes: number; keys: number } {
-  type Node = Map<number, Node>;
-  const root: Node = new Map();
+/**
+ * Over the token trie of every sequence: the nodes of body positions (`t[0..i]` for each position i
+ * the body runs) and the keys they attend to (a node at depth d: d), and the nodes of scored
+ * positions (`t[0..p]` for each scored p: its context and its label).
+ */
+function countDistinctPrefixes(requests: readonly SequenceRequest[]): { nodes: number; keys: number; scored: number } {
+  interface Node {
+    readonly children: Map<number, Node>;
+    body: boolean;
+    scored: boolean;
+  }
+  const root: Node = { children: new Map(), body: false, scored: false };
   let nodes = 0;
   let keys = 0;
+  let scored = 0;
   for (const request of requests) {
-    const positions = scoredPositionsOf(request);
-    const needed = positions.length === 0 ? 0 : positions[positions.length - 1];
+    const positions = new Set(scoredPositionsOf(request));
+    const needed = Math.max(0, ...positions);
     let node = root;
-    for (let i = 0; i < needed; i++) {
-      let next = node.get(request.tokenIds[i]);
-      if (next === undefined) {
-        next = new Map();
-        node.set(request.tokenIds[i], next);
+    for (let i = 0; i <= needed; i++) {
+      const token = request.tokenIds[i];
+      let next = node.children.get(token);
+      if (next === undefined) node.children.set(token, (next = { children: new Map(), body: false, scored: false }));
+      if (i < needed && !next.body) {
+        next.body = true;
         nodes++;
         keys += i + 1;
+      }
+      if (positions.has(i) && !next.scored) {
+        next.scored = true;
+        scored++;
       }
       node = next;
     }
   }
-  return { nodes, keys };
+  return { nodes, keys, scored };
 }
 
 /** The floor's time on the job's sequences. */

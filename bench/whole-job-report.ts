@@ -152,7 +152,7 @@ function floorComparison(result: WholeJobResult): string {
   const floorSession = floor.bodySeconds + floor.headSeconds;
   const sumCheck = Math.abs(floor.sumLogprob - sftscore.sumLogprob) / Math.abs(sftscore.sumLogprob);
   const ran = stats.realTokens;
-  const distinctFloor = floor.bodySeconds * (work.distinctPrefixBodyFlops / work.bodyFlops) + floor.headSeconds;
+  const distinctFloor = floor.bodySeconds * (work.distinctPrefixBodyFlops / work.bodyFlops) + floor.headSeconds * (work.distinctHeadFlops / work.headFlops);
   return [
     "### Against the compute floor",
     "",
@@ -178,6 +178,6 @@ function floorComparison(result: WholeJobResult): string {
       `sftscore can go below this floor because it computes shared prefixes once: its body ran ${integer(ran)} tokens (${integer(stats.prefixTokens)} of them in ${integer(stats.prefixRuns)} prefix runs) where the floor runs ${integer(work.bodyPositions)} positions, and ${integer(stats.reusedTokens)} tokens came from stored prefixes. ` +
       `Padding: ${integer(stats.paddedTokens)} padded tokens for ${integer(ran)} real ones (padded / real = ${fixed(stats.paddedTokens / ran, 3)}); ${integer(stats.shapes)} distinct \`[rows, padded length]\` shapes (with their past lengths) in ${integer(stats.batches)} runs.`,
     "",
-    `A lower floor counts every distinct prefix once: the body positions have ${integer(work.distinctPrefixPositions)} distinct prefixes (${fixed((100 * work.distinctPrefixPositions) / work.bodyPositions, 0)}% of them; template preambles and one-shot examples repeat), ${giga(work.distinctPrefixBodyFlops)} GFLOP of body. At the floor's measured body rate that is ${fixed(distinctFloor, 1)} s with the head (estimated, not timed): **sftscore ${fixed(sftscore.seconds / distinctFloor, 2)}× that floor**. sftscore shares only before a sequence's first scored position (the scored hidden states must come from the sequence's own run) and only where the saved tokens pay for a prefix run; the LM head (${fixed(floor.headSeconds, 1)} s of it) is the same in every case.`,
+    `A lower floor counts every distinct prefix once: the body positions have ${integer(work.distinctPrefixPositions)} distinct prefixes (${fixed((100 * work.distinctPrefixPositions) / work.bodyPositions, 0)}% of them; template preambles and one-shot examples repeat), ${giga(work.distinctPrefixBodyFlops)} GFLOP of body, and the scored positions ${integer(work.distinctScoredPositions)} distinct ones (a log-probability depends on its context and label only; the preamble is scored for prompt perplexity in every sample), ${giga(work.distinctHeadFlops)} GFLOP of head. At the floor's measured body and head rates that is ${fixed(distinctFloor, 1)} s (estimated, not timed): **sftscore ${fixed(sftscore.seconds / distinctFloor, 2)}× that floor**; it scored ${integer(stats.scoredTokens)} positions. sftscore shares a prefix only where the tokens and scores it saves pay for its run, and a sequence that scores the position right after its prefix runs the prefix's last token again.`,
   ].join("\n");
 }
