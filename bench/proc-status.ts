@@ -41,15 +41,35 @@ const CLOCK_TICKS_PER_SECOND = 100;
  * @throws Error for text that is not a stat line.
  */
 export function parseProcStatCpuSeconds(text: string): number {
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   // After the name: state is field 3 of stat(5), utime field 14 and stime field 15.
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`not a /proc stat line: ${text.slice(0, 80)}`);
-  return (utime + stime) / CLOCK_TICKS_PER_SECOND;
+  return statFieldsSum(text, 11, 12);
+}
+
+/**
+ * User + system CPU seconds of the process's children that have exited and been waited for
+ * (`cutime` and `cstime`, fields 16 and 17 of stat(5)), from the text of `/proc/<pid>/stat`.
+ *
+ * @throws Error for text that is not a stat line.
+ */
+export function parseProcStatChildrenCpuSeconds(text: string): number {
+  return statFieldsSum(text, 13, 14);
+}
+
+/** The sum of two tick counts after the command name (index 0 = the state, stat(5) field 3), in seconds. */
+function statFieldsSum(text: string, first: number, second: number): number {
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const a = Number(fields[first]);
+  const b = Number(fields[second]);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`not a /proc stat line: ${text.slice(0, 80)}`);
+  return (a + b) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** {@link parseProcStatCpuSeconds} of a live process. */
 export async function processCpuSeconds(pid: number): Promise<number> {
   return parseProcStatCpuSeconds(await readFile(`/proc/${pid}/stat`, "utf8"));
+}
+
+/** {@link parseProcStatChildrenCpuSeconds} of this process: the CPU its finished child commands used. */
+export async function finishedChildrenCpuSeconds(): Promise<number> {
+  return parseProcStatChildrenCpuSeconds(await readFile("/proc/self/stat", "utf8"));
 }

@@ -14,7 +14,7 @@ import type { BenchContext, BenchSection, SectionResult, TargetOutcome } from ".
 import { describeFixtureModel, ensureFixtureModel } from "./fixture-models.js";
 import { markdownTable } from "./markdown-table.js";
 import { findNginx, startNginxProxy, type NginxProxy } from "./nginx-proxy.js";
-import { processCpuSeconds } from "./proc-status.js";
+import { finishedChildrenCpuSeconds, processCpuSeconds } from "./proc-status.js";
 import { compareResultRows, type RowAgreement } from "./result-rows.js";
 import { startServe, stopAll, type ServeProcess } from "./serve-process.js";
 import { parseScoreSummary, runSftscoreOk } from "./sftscore-cli.js";
@@ -33,6 +33,8 @@ export interface ScaleRun {
   readonly tokens: number;
   /** CPU seconds of the engine processes during the run ÷ (wall time × engines). */
   readonly engineBusy: number;
+  /** CPU seconds of the `sftscore score` process itself, which shares the machine's cores with the engines. */
+  readonly clientCpuSeconds: number;
   readonly outFile: string;
 }
 
@@ -126,11 +128,13 @@ export async function timedScore(context: BenchContext, data: string, target: En
   const { setup, address, engines } = target;
   const outFile = path.join(context.workDir, `scale-${setup.replaceAll(/\W+/g, "-")}.jsonl`);
   const cpuBefore = await Promise.all(engines.map((engine) => processCpuSeconds(engine.pid)));
+  const clientBefore = await finishedChildrenCpuSeconds();
   const run = await runSftscoreOk(scoreArgs(data, address, outFile));
+  const clientCpuSeconds = (await finishedChildrenCpuSeconds()) - clientBefore;
   const cpuAfter = await Promise.all(engines.map((engine) => processCpuSeconds(engine.pid)));
   const engineCpu = cpuAfter.reduce((sum, after, i) => sum + after - cpuBefore[i], 0);
   const summary = parseScoreSummary(run.stderr);
-  return { setup, wallSeconds: run.wallSeconds, rows: summary.rows, tokens: summary.tokens, engineBusy: engineCpu / (run.wallSeconds * engines.length), outFile };
+  return { setup, wallSeconds: run.wallSeconds, rows: summary.rows, tokens: summary.tokens, engineBusy: engineCpu / (run.wallSeconds * engines.length), clientCpuSeconds, outFile };
 }
 
 /** `nginx/1.22.1`, from the `nginx version: …` line nginx prints to stderr. */
@@ -151,14 +155,14 @@ function report(runs: readonly ScaleRun[], agreement: RowAgreement, notes: { mod
     required: true,
   });
   const table = markdownTable(
-    [{ header: "setup" }, { header: "wall (s)", numeric: true }, { header: "samples/s", numeric: true }, { header: "tokens/s", numeric: true }, { header: "vs 1 engine", numeric: true }, { header: "engine CPU busy", numeric: true }],
-    runs.map((run) => [run.setup, run.wallSeconds.toFixed(1), rate(run).toFixed(2), (run.tokens / run.wallSeconds).toFixed(0), `${(rate(run) / rate(one)).toFixed(2)}×`, `${(run.engineBusy * 100).toFixed(0)}%`]),
+    [{ header: "setup" }, { header: "wall (s)", numeric: true }, { header: "samples/s", numeric: true }, { header: "tokens/s", numeric: true }, { header: "vs 1 engine", numeric: true }, { header: "engine CPU busy", numeric: true }, { header: "client CPU (s)", numeric: true }],
+    runs.map((run) => [run.setup, run.wallSeconds.toFixed(1), rate(run).toFixed(2), (run.tokens / run.wallSeconds).toFixed(0), `${(rate(run) / rate(one)).toFixed(2)}×`, `${(run.engineBusy * 100).toFixed(0)}%`, run.clientCpuSeconds.toFixed(1)]),
   );
   const markdown = `## Scale: one engine against two (\`bench/scale.ts\`)
 
 - **Model:** ${notes.model}. Each engine is \`sftscore serve --threads 1\` (one ONNX Runtime intra-op thread) with default limits, so two engines fill two cores.
 - **Job:** \`sftscore score DATA --engine … --task-field task\` on ${notes.data}: ${one.rows} samples, all five metrics (K = 3 one-shot partners), ${one.tokens.toLocaleString("en-US")} tokens scored per run. The client tokenizes, plans and composes in its own process.
-- **Method:** both engines start, then each scores a warm-up job (the first ${WARM_UP_SAMPLES} samples) so that every timed run meets warm sessions. Then, one after the other: one engine; both engines listed in \`--engine a,b\` (the client sends each message to the engine with the fewest outstanding tokens, over 4 streams per engine); both behind nginx (\`grpc_pass\` round-robin per stream; the client opens 4 streams to it). Time is the wall time of the \`sftscore score\` process, start-up and writing included. "Engine CPU busy" = CPU seconds the engine processes used during the run ÷ (wall time × engines). ${notes.nginxNote}
+- **Method:** both engines start, then each scores a warm-up job (the first ${WARM_UP_SAMPLES} samples) so that every timed run meets warm sessions. Then, one after the other: one engine; both engines listed in \`--engine a,b\` (the client sends each message to the engine with the fewest outstanding tokens, over 4 streams per engine); both behind nginx (\`grpc_pass\` round-robin per stream; the client opens 4 streams to it). Time is the wall time of the \`sftscore score\` process, start-up and writing included. "Engine CPU busy" = CPU seconds the engine processes used during the run ÷ (wall time × engines). "Client CPU" = CPU seconds of the \`sftscore score\` process (tokenizing, planning, composing, start-up): with one engine it has the second core to itself, with two it takes its share from the engines, which caps the ratio on this machine below 2×. ${notes.nginxNote}
 
 ${table}
 

@@ -145,7 +145,7 @@ export class EngineClient implements Scorer {
   }
 
   async #connect(): Promise<ModelInfo> {
-    const { retry, deadlineMs, streamsPerTarget } = this.#options;
+    const { retry, deadlineMs } = this.#options;
     const call = composeMiddleware(withRetry(retry), withDeadline(Math.min(deadlineMs, CLIENT_DEFAULTS.infoDeadlineMs)));
     const outcomes = await Promise.allSettled(
       this.#connections.map((connection) => call<GetModelInfoResponse>((context) => connection.getModelInfo(context))({ attempt: 1, signal: this.#closing.signal })),
@@ -166,7 +166,7 @@ export class EngineClient implements Scorer {
     for (const { index, response } of answered) {
       const limits = limitsOf(response);
       this.#limits[index] = limits;
-      const capacity = this.#options.maxInFlightTokens ?? CLIENT_DEFAULTS.batchesInFlightPerStream * streamsPerTarget * limits.maxBatchTokens;
+      const capacity = this.#options.maxInFlightTokens ?? CLIENT_DEFAULTS.batchesInFlightPerTarget * limits.maxBatchTokens;
       admitTarget(this.#targets[index], capacity, limits.maxBatchTokens);
     }
     const info = modelInfoOf(answered[0].response);
