@@ -24,25 +24,30 @@ afterAll(async () => {
   await Promise.all(temps.map((d) => rm(d, { recursive: true, force: true })));
 });
 
+/** The fixture tokenizer's ids of a text. */
+function encoderOf(dir: string): (text: string) => Promise<Uint32Array> {
+  const tokenizer = Tokenizer.fromFile(path.join(dir, "tokenizer.json"));
+  return async (text) => Uint32Array.from((await tokenizer.encode(text)).getIds());
+}
+
 /**
  * One-shot-like sequences: every one starts with the preamble, each example is repeated for every
  * task, and the answer (after the prompt) is scored; plus prompt-only scoring of a zero-shot prompt
  * and a sequence with nothing shared.
  */
 async function requestsOf(dir: string): Promise<SequenceRequest[]> {
-  const tokenizer = Tokenizer.fromFile(path.join(dir, "tokenizer.json"));
-  const ids = async (text: string) => Array.from((await tokenizer.encode(text)).getIds());
+  const ids = encoderOf(dir);
   const requests: SequenceRequest[] = [];
   for (const [e, example] of EXAMPLES.entries()) {
     for (const [t, task] of TASKS.entries()) {
       const prompt = await ids(PREAMBLE + example + task);
-      const tokenIds = Uint32Array.from(await ids(PREAMBLE + example + task + ANSWERS[t]));
+      const tokenIds = await ids(PREAMBLE + example + task + ANSWERS[t]);
       requests.push({ id: `e${e}t${t}`, tokenIds, spans: [{ start: prompt.length, end: tokenIds.length }] });
     }
   }
-  const zeroShot = Uint32Array.from(await ids(PREAMBLE + TASKS[0] + ANSWERS[0]));
+  const zeroShot = await ids(PREAMBLE + TASKS[0] + ANSWERS[0]);
   requests.push({ id: "zero", tokenIds: zeroShot, spans: [{ start: 1, end: zeroShot.length }] });
-  const alone = Uint32Array.from(await ids("A line that shares nothing with the others."));
+  const alone = await ids("A line that shares nothing with the others.");
   requests.push({ id: "alone", tokenIds: alone, spans: [{ start: 3, end: alone.length }] });
   return requests;
 }
@@ -53,8 +58,7 @@ async function requestsOf(dir: string): Promise<SequenceRequest[]> {
  * per-token log-probabilities, one scores the preamble only up to its middle.
  */
 async function scoredPrefixRequestsOf(dir: string): Promise<SequenceRequest[]> {
-  const tokenizer = Tokenizer.fromFile(path.join(dir, "tokenizer.json"));
-  const ids = async (text: string) => Uint32Array.from((await tokenizer.encode(text)).getIds());
+  const ids = encoderOf(dir);
   const requests: SequenceRequest[] = [];
   for (const [e, example] of EXAMPLES.entries()) {
     for (const [t, task] of TASKS.entries()) {

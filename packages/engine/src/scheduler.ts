@@ -266,7 +266,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (ready.length === 0) return undefined;
     const pastLength = prefixPastOf(ready[0]);
     const group = ready.filter((entry) => prefixPastOf(entry) === pastLength);
-    const items = group.map((entry, index) => ({ index, length: entry.tokens.length - pastLength, scoredCount: prefixRequest(entry, pastLength).spans.reduce((n, span) => n + span.end - span.start, 0) }));
+    const items = group.map((entry, index) => ({ index, length: entry.tokens.length - pastLength, scoredCount: prefixScoredCount(entry, pastLength) }));
     return oldestBatch(items, true).map((index) => group[index]);
   }
 
@@ -278,7 +278,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (ready.length === 0) return [];
       const pastLength = pastOf(ready[0]);
       const group = ready.filter((item) => pastOf(item) === pastLength);
-      const items = group.map((item, index) => ({ index, length: item.request.tokenIds.length - pastLength, scoredCount: item.positions.length - countAtMost(item.positions, pastLength) }));
+      const items = group.map((item, index) => ({ index, length: item.request.tokenIds.length - pastLength, scoredCount: runScoredCount(item.positions, pastLength) }));
       taken = oldestBatch(items, pastLength > 0).map((index) => group[index]);
     } else {
       taken = queue.slice(0, batching.fixedBatchSize);
@@ -346,7 +346,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const requests = entries.map((entry) => prefixRequest(entry, pastLength));
     const lengths = entries.map((entry) => entry.tokens.length - pastLength);
     const paddedLength = paddedLengthOf(lengths, true);
-    const batch = { items: lengths.map((length, index) => ({ index, length, scoredCount: scoredPositions(requests[index]).length })), paddedLength };
+    const batch = { items: lengths.map((length, index) => ({ index, length, scoredCount: prefixScoredCount(entries[index], pastLength) })), paddedLength };
     const feeds = buildBatchFeeds(requests, batch, pastLength);
     for (const entry of entries) {
       entry.state = "running";
@@ -362,7 +362,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           const entry = entries[row.requestIndex];
           const own = result.tokenLogprobs.subarray(row.scoredOffset, row.scoredOffset + row.scoredPositions.length);
           try {
-            if (entry.scoreFrom < entry.tokens.length) entry.logprobs = joinLogprobs(rangeFrom(entry.scoreFrom, entry.tokens.length), pastLength, storedOf(entry.parent), own.slice());
+            if (entry.scoreFrom < entry.tokens.length) {
+              const values = joinLogprobs(rangeFrom(entry.scoreFrom, entry.tokens.length), pastLength, storedOf(entry.parent), own);
+              // `own` is a view of the run's whole output: copied, so the entry keeps only its values.
+              entry.logprobs = values === own ? own.slice() : values;
+            }
           } catch (error) {
             // Its sequences then run from their first token: slower, never wrong.
             options.observer?.onError?.(EngineError.from(error));
@@ -396,14 +400,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const requests = items.map((item) => runRequest(item.request, pastLength));
     const lengths = requests.map((r) => r.tokenIds.length - pastLength);
     const paddedLength = paddedLengthOf(lengths, pastLength > 0);
-    const batch = { items: lengths.map((length, index) => ({ index, length, scoredCount: scoredPositions(requests[index]).length })), paddedLength };
+    const batch = { items: lengths.map((length, index) => ({ index, length, scoredCount: runScoredCount(items[index].positions, pastLength) })), paddedLength };
     const feeds = buildBatchFeeds(requests, batch, pastLength);
     const pasts = pastLength > 0 ? items.map((item) => item.prefix as PrefixEntry) : undefined;
     running++;
     host.run(feeds, runPrefixes(worker, pasts)).then(
       (result) => {
         try {
-          const scores = scoreBatch(requests, feeds, result.tokenLogprobs, pastLength > 0 ? items.map((item) => ({ request: item.request, stored: storedOf(item.prefix) })) : undefined);
+          const scores = scoreBatch(requests, feeds, result.tokenLogprobs, pastLength > 0 ? items.map((item) => ({ request: item.request, positions: item.positions, stored: storedOf(item.prefix) })) : undefined);
           feeds.rows.forEach((row, i) => items[row.requestIndex].resolve(scores[i]));
         } catch (error) {
           // A collation bug fails this run's sequences, not the engine.
@@ -490,16 +494,24 @@ function prefixRequest(entry: PrefixEntry, pastLength: number): SequenceRequest 
   return { id: `prefix ${entry.id}`, tokenIds: entry.tokens, spans: start < end ? [{ start, end }] : [] };
 }
 
+/** How many positions a prefix's run scores over a past of `pastLength` tokens (see {@link prefixRequest}). */
+function prefixScoredCount(entry: PrefixEntry, pastLength: number): number {
+  return Math.max(0, entry.tokens.length - Math.max(entry.scoreFrom, pastLength + 1));
+}
+
+/** How many of a sequence's scored positions its run scores over a past of `pastLength` tokens. */
+function runScoredCount(positions: Uint32Array, pastLength: number): number {
+  return positions.length - countAtMost(positions, pastLength);
+}
+
 /**
  * The request a sequence's run is given over a past of `pastLength` tokens: the positions the past
  * covers are not scored again (their scores come from the prefix); the rest are, as asked.
  */
 function runRequest(request: SequenceRequest, pastLength: number): SequenceRequest {
   if (pastLength === 0) return request;
-  const end = request.tokenIds.length;
-  const after = (span: Span): Span => ({ start: Math.max(span.start, pastLength + 1), end: span.end });
-  if (request.wantTokenLogprobs === true) return { id: request.id, tokenIds: request.tokenIds, spans: [{ start: pastLength + 1, end }] };
-  return request.spans.every((span) => span.start > pastLength || span.start >= span.end) ? request : { ...request, spans: request.spans.map(after) };
+  if (request.wantTokenLogprobs === true) return { id: request.id, tokenIds: request.tokenIds, spans: [{ start: pastLength + 1, end: request.tokenIds.length }] };
+  return { ...request, spans: request.spans.map((span: Span) => ({ start: Math.max(span.start, pastLength + 1), end: span.end })) };
 }
 
 function rangeFrom(start: number, end: number): Uint32Array {

@@ -3,7 +3,7 @@
  * order of summation is fixed by position, so a span's sum never depends on batch composition.
  */
 import type { SequenceRequest, SequenceScore, Span, SpanScore } from "@sftscore/metrics";
-import { scoredPositions, type BatchFeeds } from "./batch-tensors.js";
+import type { BatchFeeds } from "./batch-tensors.js";
 
 /**
  * Sums one span's log-probabilities in float64, in increasing position order.
@@ -61,7 +61,8 @@ export function scoreSequence(request: SequenceRequest, positions: Uint32Array, 
  * @param feeds The batch's feeds, from `buildBatchFeeds`.
  * @param tokenLogprobs The graph's `token_logprobs` output, float32 nats.
  * @param prefixes For a batch run over a past: per request, the request as asked (the one fed
- *   leaves out the positions its past covers) and the scores its prefix holds for those.
+ *   leaves out the positions its past covers), its scored positions, and the scores its prefix
+ *   holds for those the past covers.
  * @throws RangeError when the output's length is not the number of scored positions fed, or as
  *   {@link scoreSequence} and {@link joinLogprobs}.
  */
@@ -69,7 +70,7 @@ export function scoreBatch(
   requests: readonly SequenceRequest[],
   feeds: BatchFeeds,
   tokenLogprobs: Float32Array,
-  prefixes?: readonly { readonly request: SequenceRequest; readonly stored?: StoredLogprobs }[],
+  prefixes?: readonly { readonly request: SequenceRequest; readonly positions: Uint32Array; readonly stored?: StoredLogprobs }[],
 ): SequenceScore[] {
   if (tokenLogprobs.length !== feeds.scoredIndex.length) {
     throw new RangeError(
@@ -81,8 +82,7 @@ export function scoreBatch(
     const rowLogprobs = tokenLogprobs.subarray(row.scoredOffset, end);
     const prefix = prefixes?.[row.requestIndex];
     if (!prefix) return scoreSequence(requests[row.requestIndex], row.scoredPositions, rowLogprobs);
-    const positions = scoredPositions(prefix.request);
-    return scoreSequence(prefix.request, positions, joinLogprobs(positions, feeds.pastLength, prefix.stored, rowLogprobs));
+    return scoreSequence(prefix.request, prefix.positions, joinLogprobs(prefix.positions, feeds.pastLength, prefix.stored, rowLogprobs));
   });
 }
 
